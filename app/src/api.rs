@@ -1,0 +1,7 @@
+//! Server functions, one per file, grouped by area. Their URLs are under `/ui/` and are for the
+//! UI only: machines use the versioned `/api/v1` routes.
+
+pub mod account;
+pub mod admin;
+pub mod audit;
+pub mod overview;

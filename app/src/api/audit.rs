@@ -1,0 +1,2 @@
+mod list_audit;
+pub use list_audit::*;

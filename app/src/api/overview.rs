@@ -1,0 +1,2 @@
+mod get_overview;
+pub use get_overview::*;

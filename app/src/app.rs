@@ -1,0 +1,80 @@
+//! The document shell and the route table.
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::path;
+
+use crate::components::layout::Layout;
+use crate::pages::{
+    account::AccountPage, admin::AdminPage, audit::AuditPage, login::LoginPage, not_found::NotFound,
+    overview::OverviewPage, planned::PlannedPage,
+};
+
+/// The HTML document the server renders around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/trustwatch.css" />
+        <Title formatter=|page: String| format!("{page} · Trustwatch") />
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/login") view=LoginPage />
+                <ParentRoute path=path!("") view=Layout>
+                    <Route path=path!("/") view=OverviewPage />
+                    <Route
+                        path=path!("/rejections")
+                        view=|| view! { <PlannedPage title="Rejections" what="Every rejected and warned admission, filterable, with the exact reason and the command that fixes it." /> }
+                    />
+                    <Route
+                        path=path!("/images")
+                        view=|| view! { <PlannedPage title="Images" what="Each image digest: its signatures, where it runs or was refused, and its verification history." /> }
+                    />
+                    <Route
+                        path=path!("/keys")
+                        view=|| view! { <PlannedPage title="Keys" what="The key inventory: owners, custody, lifecycle status, rotation and usage over time." /> }
+                    />
+                    <Route
+                        path=path!("/policies")
+                        view=|| view! { <PlannedPage title="Policies" what="Verification policies: which images need which signatures, where, and in which mode." /> }
+                    />
+                    <Route
+                        path=path!("/incidents")
+                        view=|| view! { <PlannedPage title="Incidents" what="Guided playbooks for key compromise and revocation, with blast radius and propagation." /> }
+                    />
+                    <Route
+                        path=path!("/trends")
+                        view=|| view! { <PlannedPage title="Trends" what="Success rates, rejections by reason, time to revoke, time to deploy and key hygiene over time." /> }
+                    />
+                    <Route
+                        path=path!("/alerts")
+                        view=|| view! { <PlannedPage title="Alerts" what="Anomalous signing, stale clusters and rejection storms, to acknowledge and act on." /> }
+                    />
+                    <Route path=path!("/audit") view=AuditPage />
+                    <Route path=path!("/admin") view=AdminPage />
+                    <Route path=path!("/account") view=AccountPage />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,130 @@
+//! What server functions send to the browser: plain, serializable views of service data. Times
+//! arrive already formatted, so server and browser render the same text (no clock in render).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Me {
+    pub email: String,
+    pub role: String,
+    pub must_change_password: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutcomeCountsView {
+    pub admitted: i64,
+    pub rejected: i64,
+    pub warned: i64,
+    pub error: i64,
+}
+
+impl OutcomeCountsView {
+    pub fn total(&self) -> i64 {
+        self.admitted + self.rejected + self.warned + self.error
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterStatusView {
+    pub name: String,
+    pub environment: String,
+    pub engine: String,
+    pub enforcement_mode: String,
+    pub bundle_version: Option<i64>,
+    pub last_report: String,
+    pub last_report_ago: String,
+    pub stale: bool,
+    pub counts: OutcomeCountsView,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OverviewView {
+    pub since: String,
+    pub totals: OutcomeCountsView,
+    pub clusters: Vec<ClusterStatusView>,
+    pub top_reasons: Vec<(String, String, i64)>,
+    pub keys_by_status: Vec<(String, i64)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntryView {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+    pub source_ip: String,
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ChainView {
+    Verified { entries: i64 },
+    Broken { seq: i64, explanation: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntryView>,
+    pub chain: ChainView,
+    /// Pass as `before` to get the next, older page.
+    pub next_before: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserView {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+    pub disabled: bool,
+    pub last_login: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenView {
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    pub scopes: Vec<String>,
+    pub cluster: Option<String>,
+    pub created_by: String,
+    pub created_at: String,
+    pub last_used: String,
+    pub revoked: bool,
+}
+
+/// A token just created: the only time its value leaves the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreatedToken {
+    pub name: String,
+    pub value: String,
+}
+
+#[cfg(feature = "ssr")]
+pub mod time {
+    //! Formatting times on the server, where the clock is.
+
+    use chrono::{DateTime, Utc};
+
+    pub fn absolute(t: DateTime<Utc>) -> String {
+        t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    }
+
+    pub fn ago(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+        let d = now - t;
+        if d.num_seconds() < 60 {
+            "just now".into()
+        } else if d.num_minutes() < 60 {
+            format!("{} min ago", d.num_minutes())
+        } else if d.num_hours() < 48 {
+            format!("{} h ago", d.num_hours())
+        } else {
+            format!("{} days ago", d.num_days())
+        }
+    }
+
+    pub fn maybe_ago(t: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
+        t.map(|t| ago(t, now)).unwrap_or_else(|| "never".into())
+    }
+}

@@ -1,0 +1,12 @@
+//! What the server hands to every page render and server function.
+
+use service::login::Throttle;
+use sqlx::PgPool;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub throttle: Throttle,
+    /// A cluster whose last report is older than this is shown as stale.
+    pub stale_after: chrono::Duration,
+}

@@ -1,0 +1,43 @@
+//! Trustwatch's pure logic.
+//!
+//! Everything here is a value or a function over values: no I/O, no clocks, no randomness, and no
+//! types from HTTP, SQL or UI frameworks. Values from the outside world enter through `parse()`
+//! constructors, so the rest of the system only ever holds valid ones.
+
+pub mod audit;
+pub mod email;
+pub mod engine;
+pub mod fingerprint;
+pub mod image;
+pub mod key_status;
+pub mod outcome;
+pub mod password;
+pub mod reason;
+pub mod role;
+pub mod simple_signing;
+pub mod token_scope;
+pub mod verification_event;
+
+pub use audit::{AuditEntry, AuditRecord, ChainBreak, ChainStatus, ChainVerifier};
+pub use email::Email;
+pub use engine::Engine;
+pub use fingerprint::KeyFingerprint;
+pub use image::{Digest, ImageReference};
+pub use key_status::KeyStatus;
+pub use outcome::Outcome;
+pub use password::NewPassword;
+pub use reason::ReasonCode;
+pub use role::Role;
+pub use token_scope::TokenScope;
+pub use verification_event::{SigningEvent, VerificationEvent};
+
+/// A value from outside failed validation; the message is fit to show to the person who sent it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub String);
+
+impl ParseError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}

@@ -1,0 +1,192 @@
+//! Storing reported events in bulk: one statement per batch, idempotent on the sender's ids.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use domain::{SigningEvent, VerificationEvent};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::{clusters, Actor, ServiceError};
+
+/// What a batch did: how many events were new and how many had been stored before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct IngestReport {
+    pub accepted: u64,
+    pub duplicates: u64,
+}
+
+/// Stores a batch of verification events, all or nothing. `received_at` is the server's clock at
+/// arrival (the demo replays history with past times). Unknown clusters are registered only when
+/// `register_unknown_clusters` is true; otherwise they refuse the batch.
+pub async fn record_verification_events(
+    pool: &PgPool,
+    actor: &Actor,
+    events: &[VerificationEvent],
+    received_at: DateTime<Utc>,
+    register_unknown_clusters: bool,
+) -> Result<IngestReport, ServiceError> {
+    if events.is_empty() {
+        return Ok(IngestReport::default());
+    }
+    let mut tx = pool.begin().await?;
+
+    let mut cluster_ids: HashMap<&str, Uuid> = HashMap::new();
+    for e in events {
+        if cluster_ids.contains_key(e.cluster.as_str()) {
+            continue;
+        }
+        let known: Option<Uuid> = sqlx::query_scalar("SELECT id FROM clusters WHERE name = $1")
+            .bind(&e.cluster)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let id = match known {
+            Some(id) => id,
+            None if register_unknown_clusters => {
+                clusters::register(&mut tx, actor, &e.cluster, None).await?
+            }
+            None => {
+                return Err(ServiceError::Forbidden(format!(
+                    "cluster {:?} is not registered and this token may not register clusters",
+                    e.cluster
+                )))
+            }
+        };
+        cluster_ids.insert(&e.cluster, id);
+    }
+
+    let n = events.len();
+    let mut ids = Vec::with_capacity(n);
+    let mut cluster = Vec::with_capacity(n);
+    let mut namespace = Vec::with_capacity(n);
+    let mut kind = Vec::with_capacity(n);
+    let mut workload = Vec::with_capacity(n);
+    let mut image = Vec::with_capacity(n);
+    let mut repository = Vec::with_capacity(n);
+    let mut digest = Vec::with_capacity(n);
+    let mut outcome = Vec::with_capacity(n);
+    let mut reason = Vec::with_capacity(n);
+    let mut engine = Vec::with_capacity(n);
+    let mut policy = Vec::with_capacity(n);
+    let mut message = Vec::with_capacity(n);
+    let mut checks = Vec::with_capacity(n);
+    let mut keys = Vec::with_capacity(n);
+    let mut observed = Vec::with_capacity(n);
+    for e in events {
+        ids.push(e.id);
+        cluster.push(cluster_ids[e.cluster.as_str()]);
+        namespace.push(e.namespace.as_str());
+        kind.push(e.workload_kind.as_str());
+        workload.push(e.workload_name.as_str());
+        image.push(e.image.to_string());
+        repository.push(e.image.name());
+        digest.push(e.digest.as_ref().map(|d| d.as_str()));
+        outcome.push(e.outcome.as_str());
+        reason.push(e.reason.as_str());
+        engine.push(e.engine.as_str());
+        policy.push(e.policy.as_deref());
+        message.push(e.message.as_deref());
+        checks.push(e.checks.clone());
+        // Fingerprints hold no commas, so a joined string stands in for the ragged text[][] that
+        // UNNEST cannot take.
+        keys.push(e.keys.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(","));
+        observed.push(e.observed_at);
+    }
+    let inserted = sqlx::query(
+        "INSERT INTO verification_events
+             (id, cluster_id, namespace, workload_kind, workload_name, image, repository, digest,
+              outcome, reason, engine, policy, message, checks, key_fingerprints, observed_at, received_at)
+         SELECT id, cluster_id, namespace, kind, workload, image, repository, digest, outcome, reason,
+                engine, policy, message, checks,
+                CASE WHEN keys = '' THEN '{}'::text[] ELSE string_to_array(keys, ',') END,
+                observed_at, $17
+           FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[],
+                       $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+                       $13::text[], $14::jsonb[], $15::text[], $16::timestamptz[])
+                AS t(id, cluster_id, namespace, kind, workload, image, repository, digest, outcome,
+                     reason, engine, policy, message, checks, keys, observed_at)
+         ON CONFLICT (id, observed_at) DO NOTHING",
+    )
+    .bind(&ids)
+    .bind(&cluster)
+    .bind(&namespace)
+    .bind(&kind)
+    .bind(&workload)
+    .bind(&image)
+    .bind(&repository)
+    .bind(&digest)
+    .bind(&outcome)
+    .bind(&reason)
+    .bind(&engine)
+    .bind(&policy)
+    .bind(&message)
+    .bind(&checks)
+    .bind(&keys)
+    .bind(&observed)
+    .bind(received_at)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+
+    let reporting: Vec<Uuid> = cluster_ids.values().copied().collect();
+    sqlx::query(
+        "UPDATE clusters SET last_report_at = greatest(last_report_at, $2) WHERE id = ANY($1)",
+    )
+    .bind(&reporting)
+    .bind(received_at)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(IngestReport {
+        accepted: inserted,
+        duplicates: n as u64 - inserted,
+    })
+}
+
+/// Stores a batch of signing events, all or nothing. `recorded_at` is Trustwatch's own clock at
+/// arrival, the time that decides "signed before or after the compromise".
+pub async fn record_signing_events(
+    pool: &PgPool,
+    events: &[SigningEvent],
+    recorded_at: DateTime<Utc>,
+) -> Result<IngestReport, ServiceError> {
+    if events.is_empty() {
+        return Ok(IngestReport::default());
+    }
+    let n = events.len();
+    let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
+    let key: Vec<&str> = events.iter().map(|e| e.key.as_str()).collect();
+    let image: Vec<String> = events.iter().map(|e| e.image.to_string()).collect();
+    let repository: Vec<String> = events.iter().map(|e| e.image.name()).collect();
+    let digest: Vec<&str> = events.iter().map(|e| e.digest.as_str()).collect();
+    let identity: Vec<&str> = events.iter().map(|e| e.signer_identity.as_str()).collect();
+    let host: Vec<Option<&str>> = events.iter().map(|e| e.signer_host.as_deref()).collect();
+    let payload: Vec<Option<Vec<u8>>> = events.iter().map(|e| e.payload.clone()).collect();
+    let signature: Vec<Option<Vec<u8>>> = events.iter().map(|e| e.signature.clone()).collect();
+    let claimed: Vec<Option<DateTime<Utc>>> = events.iter().map(|e| e.claimed_at).collect();
+    let inserted = sqlx::query(
+        "INSERT INTO signing_events (id, key_fingerprint, image, repository, digest, signer_identity,
+                                     signer_host, payload, signature, claimed_at, recorded_at)
+         SELECT *, $11 FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                   $6::text[], $7::text[], $8::bytea[], $9::bytea[], $10::timestamptz[])
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&ids)
+    .bind(&key)
+    .bind(&image)
+    .bind(&repository)
+    .bind(&digest)
+    .bind(&identity)
+    .bind(&host)
+    .bind(&payload)
+    .bind(&signature)
+    .bind(&claimed)
+    .bind(recorded_at)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(IngestReport {
+        accepted: inserted,
+        duplicates: n as u64 - inserted,
+    })
+}

@@ -1,0 +1,22 @@
+//! Trustwatch's use cases over PostgreSQL: one module per aggregate or workflow.
+//!
+//! Every function that changes state takes an [`Actor`] and writes its audit entry in the same
+//! transaction as the change (see [`audit`]).
+
+pub mod actor;
+pub mod audit;
+pub mod clusters;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod ingest;
+pub mod keys;
+pub mod login;
+pub mod overview;
+pub mod password;
+pub mod tokens;
+pub mod users;
+
+pub use actor::Actor;
+pub use db::{connect, migrate, MIGRATOR};
+pub use error::ServiceError;

@@ -1,0 +1,86 @@
+//! The numbers on the Overview page.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+use crate::ServiceError;
+
+/// Admission outcomes over a period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OutcomeCounts {
+    pub admitted: i64,
+    pub rejected: i64,
+    pub warned: i64,
+    pub error: i64,
+}
+
+/// One cluster's line on the Overview.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ClusterStatus {
+    pub name: String,
+    pub environment: String,
+    pub engine: Option<String>,
+    pub enforcement_mode: Option<String>,
+    pub bundle_version: Option<i64>,
+    pub last_report_at: Option<DateTime<Utc>>,
+    pub admitted: i64,
+    pub rejected: i64,
+    pub warned: i64,
+    pub error: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Overview {
+    pub since: DateTime<Utc>,
+    pub totals: OutcomeCounts,
+    pub clusters: Vec<ClusterStatus>,
+    pub top_reasons: Vec<(String, i64)>,
+    pub keys_by_status: Vec<(String, i64)>,
+}
+
+/// Everything the Overview shows, for the 24 hours before `now`.
+pub async fn load(pool: &PgPool, now: DateTime<Utc>) -> Result<Overview, ServiceError> {
+    let since = now - chrono::Duration::hours(24);
+    let clusters: Vec<ClusterStatus> = sqlx::query_as(
+        "SELECT c.name, c.environment, c.engine, c.enforcement_mode, c.bundle_version, c.last_report_at,
+                count(*) FILTER (WHERE e.outcome = 'admitted') AS admitted,
+                count(*) FILTER (WHERE e.outcome = 'rejected') AS rejected,
+                count(*) FILTER (WHERE e.outcome = 'warned')   AS warned,
+                count(*) FILTER (WHERE e.outcome = 'error')    AS error
+           FROM clusters c
+           LEFT JOIN verification_events e
+                  ON e.cluster_id = c.id AND e.observed_at > $1 AND e.observed_at <= $2
+          GROUP BY c.id
+          ORDER BY c.environment, c.name",
+    )
+    .bind(since)
+    .bind(now)
+    .fetch_all(pool)
+    .await?;
+    let totals = clusters.iter().fold(OutcomeCounts::default(), |t, c| OutcomeCounts {
+        admitted: t.admitted + c.admitted,
+        rejected: t.rejected + c.rejected,
+        warned: t.warned + c.warned,
+        error: t.error + c.error,
+    });
+    let top_reasons: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT reason, count(*) FROM verification_events
+          WHERE observed_at > $1 AND observed_at <= $2 AND outcome <> 'admitted'
+          GROUP BY reason ORDER BY count(*) DESC, reason LIMIT 5",
+    )
+    .bind(since)
+    .bind(now)
+    .fetch_all(pool)
+    .await?;
+    let keys_by_status: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, count(*) FROM keys GROUP BY status ORDER BY status")
+            .fetch_all(pool)
+            .await?;
+    Ok(Overview {
+        since,
+        totals,
+        clusters,
+        top_reasons,
+        keys_by_status,
+    })
+}
