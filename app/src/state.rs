@@ -9,4 +9,6 @@ pub struct AppState {
     pub throttle: Throttle,
     /// A cluster whose last report is older than this is shown as stale.
     pub stale_after: chrono::Duration,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
 }

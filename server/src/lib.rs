@@ -1,0 +1,12 @@
+//! The `trustwatch` binary's library half: settings, start-up, HTTP routes and CLI commands.
+//! `main.rs` only parses the command line; integration tests build the same router from here.
+
+pub mod cli;
+pub mod middleware;
+pub mod router;
+pub mod routes;
+pub mod settings;
+pub mod telemetry;
+
+pub use router::{build_router, serve, AppParts};
+pub use settings::Settings;

@@ -170,7 +170,7 @@ pub async fn load(pool: &PgPool, now: DateTime<Utc>) -> Result<Option<DemoReport
             }
             // The compromised key was still used by an old pipeline until it was caught, and
             // once from a machine nobody recognises, after the compromise.
-            if *repo == "payments/worker" && day >= 3 && day <= 8 {
+            if *repo == "payments/worker" && (3..=8).contains(&day) {
                 key_names = vec!["payments-legacy", "security-review"];
             }
             for key_name in &key_names {
@@ -248,8 +248,14 @@ pub async fn load(pool: &PgPool, now: DateTime<Utc>) -> Result<Option<DemoReport
             events.push(admission(spec, release, reason, observed_at, &fingerprint_of, &mut rng)?);
         }
         // Send them as the cluster would have: in batches, as time went by.
-        for batch in events.chunks(40) {
-            let received_at = batch.last().map(|e| e.observed_at + Duration::seconds(5)).unwrap_or(now);
+        let batches = events.chunks(40).count();
+        for (i, batch) in events.chunks(40).enumerate() {
+            // A cluster that is still reporting sent its latest batch just now.
+            let received_at = if i + 1 == batches && spec.silent_for_hours == 0 {
+                now
+            } else {
+                batch.last().map(|e| e.observed_at + Duration::seconds(5)).unwrap_or(now)
+            };
             report.verification_events +=
                 ingest::record_verification_events(pool, &actor, batch, received_at.min(now), false)
                     .await?

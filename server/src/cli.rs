@@ -1,0 +1,64 @@
+//! The command line: `trustwatch serve`, and the administrative commands that work directly
+//! against `DATABASE_URL`.
+
+mod admin;
+mod demo;
+mod migrate;
+mod serve;
+mod token;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
+
+use crate::Settings;
+
+#[derive(Parser)]
+#[command(name = "trustwatch", version, about = "The control room for container-image signing in Kubernetes")]
+pub struct Cli {
+    /// A TOML settings file; `TRUSTWATCH_*` variables override it.
+    #[arg(long, global = true, env = "TRUSTWATCH_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the UI and the APIs (migrates the database first).
+    Serve,
+    /// Apply pending database migrations.
+    Migrate,
+    /// Manage people's accounts.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
+    /// Manage machine tokens.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
+    /// Load the demo fleet (once; later runs leave the data alone).
+    Demo,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::load(cli.config.as_deref())?;
+    crate::telemetry::init(settings.log_format);
+    match cli.command {
+        Command::Serve => serve::run(&settings).await,
+        Command::Migrate => migrate::run(&settings).await,
+        Command::Admin(cmd) => admin::run(&settings, cmd).await,
+        Command::Token(cmd) => token::run(&settings, cmd).await,
+        Command::Demo => demo::run(&settings).await,
+    }
+}
+
+/// Connects and migrates: every command needs the current schema.
+async fn connect(settings: &Settings) -> anyhow::Result<sqlx::PgPool> {
+    let url = settings.require_database_url()?;
+    let pool = service::connect(url.expose_secret(), settings.database_max_connections)
+        .await
+        .context("connecting to PostgreSQL at DATABASE_URL")?;
+    service::migrate(&pool).await.context("migrating the database")?;
+    Ok(pool)
+}

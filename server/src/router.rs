@@ -1,0 +1,124 @@
+//! Assembling the HTTP application: machine APIs, login, pages, and the layers around them.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use app::state::AppState;
+use axum::routing::{get, post};
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use sqlx::PgPool;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::PostgresStore;
+
+use crate::middleware::{csrf, require_session};
+use crate::routes::{api_v1, health, login, metrics};
+use crate::Settings;
+
+/// The name of the session cookie.
+pub const SESSION_COOKIE: &str = "trustwatch_session";
+
+/// What `build_router` made, beyond the router itself.
+pub struct AppParts {
+    pub router: Router,
+    pub state: AppState,
+}
+
+/// Builds the whole application over `pool`. Prepares the session table; expects the schema to
+/// be migrated already.
+pub async fn build_router(pool: PgPool, settings: &Settings) -> anyhow::Result<AppParts> {
+    let store = PostgresStore::new(pool.clone());
+    store.migrate().await.context("preparing the session table")?;
+    tokio::spawn(
+        store
+            .clone()
+            .continuously_delete_expired(tokio::time::Duration::from_secs(300)),
+    );
+    let sessions = SessionManagerLayer::new(store)
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        // Lax, not Strict: a link to a rejection from chat should open logged in. POSTs from
+        // other sites are stopped by the Origin check in `csrf`.
+        .with_same_site(SameSite::Lax)
+        .with_secure(settings.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::minutes(
+            settings.session_idle_minutes,
+        )));
+
+    let state = AppState {
+        pool,
+        throttle: settings.throttle(),
+        stale_after: chrono::Duration::minutes(settings.stale_after_minutes),
+        trust_forwarded_for: settings.trust_forwarded_for,
+    };
+
+    let leptos_options = LeptosOptions::builder()
+        .output_name("trustwatch")
+        .site_root(settings.site_root.to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(settings.listen)
+        .build();
+    let pages = Router::new()
+        .leptos_routes_with_context(
+            &leptos_options,
+            generate_route_list(app::App),
+            {
+                let state = state.clone();
+                move || provide_context(state.clone())
+            },
+            {
+                let options = leptos_options.clone();
+                move || app::shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler(app::shell))
+        .with_state(leptos_options);
+
+    let router = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::metrics))
+        .route("/login", post(login::login))
+        .route("/logout", post(login::logout))
+        .nest("/api/v1", api_v1::router())
+        .with_state(state.clone())
+        .merge(pages)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), require_session::require_session))
+        .layer(axum::middleware::from_fn(csrf::check_origin))
+        .layer(sessions)
+        .layer(TraceLayer::new_for_http());
+    Ok(AppParts { router, state })
+}
+
+/// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight.
+pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> anyhow::Result<()> {
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

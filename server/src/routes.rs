@@ -1,0 +1,5 @@
+pub mod api_v1;
+pub mod client_ip;
+pub mod health;
+pub mod login;
+pub mod metrics;
