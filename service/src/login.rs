@@ -34,7 +34,7 @@ pub enum LoginError {
     /// not tell an attacker which accounts exist.
     #[error("wrong e-mail or password")]
     InvalidCredentials,
-    #[error("too many failed attempts; try again in {} minutes", retry_after.num_minutes().max(1))]
+    #[error("too many failed attempts; try again in {} minutes", minutes_rounded_up(*retry_after))]
     Throttled { retry_after: chrono::Duration },
     #[error(transparent)]
     Service(#[from] ServiceError),
@@ -110,6 +110,11 @@ pub async fn login(
         .await?;
     tx.commit().await?;
     Ok(row.try_into()?)
+}
+
+/// Whole minutes to wait, rounded up so "try again in N minutes" is never too early.
+pub fn minutes_rounded_up(d: chrono::Duration) -> i64 {
+    ((d.num_seconds() + 59) / 60).max(1)
 }
 
 /// Records a logout in the audit log.

@@ -65,7 +65,7 @@ pub async fn login(
         }
         Err(LoginError::InvalidCredentials) => back("credentials", ""),
         Err(LoginError::Throttled { retry_after }) => {
-            back("throttled", &format!("&minutes={}", retry_after.num_minutes().max(1)))
+            back("throttled", &format!("&minutes={}", service::login::minutes_rounded_up(retry_after)))
         }
         Err(LoginError::Service(e)) => {
             tracing::error!(error = %e, "login failed");

@@ -1,0 +1,110 @@
+use std::net::SocketAddr;
+
+use domain::Role;
+use reqwest::redirect::Policy;
+use reqwest::{Client, Response};
+use server::Settings;
+use sqlx::PgPool;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub base: String,
+    pub pool: PgPool,
+}
+
+/// Starts the whole application on a free port over `pool` (already migrated by `sqlx::test`).
+pub async fn spawn_app(pool: PgPool) -> TestApp {
+    spawn_app_with(pool, Settings::default()).await
+}
+
+pub async fn spawn_app_with(pool: PgPool, settings: Settings) -> TestApp {
+    service::migrate(&pool).await.expect("migrate");
+    let parts = server::build_router(pool.clone(), &settings)
+        .await
+        .expect("build router");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr: SocketAddr = listener.local_addr().expect("addr");
+    tokio::spawn(server::serve(listener, parts.router));
+    TestApp {
+        base: format!("http://{addr}"),
+        pool,
+    }
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
+pub fn browser() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .expect("client")
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn create_user(&self, email: &str, role: Role) {
+        service::users::create(&self.pool, &service::Actor::cli(), email, role, PASSWORD, false)
+            .await
+            .expect("create user");
+    }
+
+    /// Posts the login form as a browser on this site would.
+    pub async fn login(&self, client: &Client, email: &str, password: &str) -> Response {
+        client
+            .post(self.url("/login"))
+            .header("Origin", &self.base)
+            .form(&[("email", email), ("password", password), ("next", "")])
+            .send()
+            .await
+            .expect("login request")
+    }
+
+    /// A browser client logged in as a new user with `role`.
+    pub async fn logged_in(&self, email: &str, role: Role) -> Client {
+        self.create_user(email, role).await;
+        let client = browser();
+        let res = self.login(&client, email, PASSWORD).await;
+        assert_eq!(location(&res), "/", "login as {email} failed");
+        client
+    }
+
+    /// Calls a server function the way its form does: url-encoded POST from this origin.
+    pub async fn server_fn(&self, client: &Client, endpoint: &str, body: &str) -> Response {
+        client
+            .post(self.url(&format!("/ui/{endpoint}")))
+            .header("Origin", &self.base)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("server function request")
+    }
+
+    pub async fn audit_actions(&self) -> Vec<(String, String, serde_json::Value)> {
+        sqlx::query_as("SELECT action, target, detail FROM audit_log ORDER BY seq")
+            .fetch_all(&self.pool)
+            .await
+            .expect("audit")
+    }
+
+    pub async fn has_audit(&self, action: &str, target: &str) -> bool {
+        self.audit_actions()
+            .await
+            .iter()
+            .any(|(a, t, _)| a == action && t == target)
+    }
+}
+
+pub fn location(res: &Response) -> String {
+    res.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
