@@ -7,8 +7,8 @@ use leptos_router::path;
 
 use crate::components::layout::Layout;
 use crate::pages::{
-    account::AccountPage, admin::AdminPage, audit::AuditPage, login::LoginPage, not_found::NotFound,
-    overview::OverviewPage, planned::PlannedPage,
+    account::AccountPage, admin::AdminPage, audit::AuditPage, login::LoginPage,
+    not_found::NotFound, overview::OverviewPage, planned::PlannedPage,
 };
 
 /// The HTML document the server renders around the app.

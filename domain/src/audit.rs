@@ -269,7 +269,10 @@ mod tests {
 
     #[test]
     fn an_untouched_chain_verifies() {
-        assert_eq!(verify_chain(&chain(5)), ChainStatus::Verified { entries: 5 });
+        assert_eq!(
+            verify_chain(&chain(5)),
+            ChainStatus::Verified { entries: 5 }
+        );
         assert_eq!(verify_chain(&[]), ChainStatus::Verified { entries: 0 });
     }
 
@@ -296,13 +299,22 @@ mod tests {
     fn an_edited_detail_or_time_or_ip_is_caught() {
         let mut c = chain(4);
         c[1].detail = json!({"scopes": ["read", "ingest:signing"]});
-        assert!(matches!(verify_chain(&c), ChainStatus::Broken(ChainBreak { seq: 2, .. })));
+        assert!(matches!(
+            verify_chain(&c),
+            ChainStatus::Broken(ChainBreak { seq: 2, .. })
+        ));
         let mut c = chain(4);
         c[3].at += chrono::Duration::microseconds(1);
-        assert!(matches!(verify_chain(&c), ChainStatus::Broken(ChainBreak { seq: 4, .. })));
+        assert!(matches!(
+            verify_chain(&c),
+            ChainStatus::Broken(ChainBreak { seq: 4, .. })
+        ));
         let mut c = chain(4);
         c[1].source_ip = None;
-        assert!(matches!(verify_chain(&c), ChainStatus::Broken(ChainBreak { seq: 2, .. })));
+        assert!(matches!(
+            verify_chain(&c),
+            ChainStatus::Broken(ChainBreak { seq: 2, .. })
+        ));
     }
 
     #[test]

@@ -63,7 +63,16 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_an_address() {
-        for bad in ["", "ada", "@x.org", "ada@", "ada@@x.org", "a da@x.org", "ada@.org", "ada@x."] {
+        for bad in [
+            "",
+            "ada",
+            "@x.org",
+            "ada@",
+            "ada@@x.org",
+            "a da@x.org",
+            "ada@.org",
+            "ada@x.",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(Email::parse(&format!("{}@x.org", "a".repeat(250))).is_err());

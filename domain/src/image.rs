@@ -27,7 +27,10 @@ impl Digest {
     /// The digest of `bytes`.
     pub fn of(bytes: &[u8]) -> Self {
         use sha2::Digest as _;
-        Self(format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes))))
+        Self(format!(
+            "sha256:{}",
+            hex::encode(sha2::Sha256::digest(bytes))
+        ))
     }
 
     pub fn as_str(&self) -> &str {
@@ -177,8 +180,10 @@ mod tests {
 
     #[test]
     fn parses_full_references() {
-        let r = ImageReference::parse(&format!("registry.example.com:5000/payments/api:1.4.2@sha256:{HEX}"))
-            .unwrap();
+        let r = ImageReference::parse(&format!(
+            "registry.example.com:5000/payments/api:1.4.2@sha256:{HEX}"
+        ))
+        .unwrap();
         assert_eq!(r.registry(), "registry.example.com:5000");
         assert_eq!(r.repository(), "payments/api");
         assert_eq!(r.tag(), Some("1.4.2"));
@@ -199,8 +204,19 @@ mod tests {
 
     #[test]
     fn refuses_malformed_references() {
-        for bad in ["", "UPPER/case", "a b", "reg.io/app:", "reg.io/app@sha256:12", "reg.io//app", "reg.io/app:t@g"] {
-            assert!(ImageReference::parse(bad).is_err(), "{bad:?} should be refused");
+        for bad in [
+            "",
+            "UPPER/case",
+            "a b",
+            "reg.io/app:",
+            "reg.io/app@sha256:12",
+            "reg.io//app",
+            "reg.io/app:t@g",
+        ] {
+            assert!(
+                ImageReference::parse(bad).is_err(),
+                "{bad:?} should be refused"
+            );
         }
     }
 

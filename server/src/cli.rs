@@ -16,7 +16,11 @@ use secrecy::ExposeSecret;
 use crate::Settings;
 
 #[derive(Parser)]
-#[command(name = "trustwatch", version, about = "The control room for container-image signing in Kubernetes")]
+#[command(
+    name = "trustwatch",
+    version,
+    about = "The control room for container-image signing in Kubernetes"
+)]
 pub struct Cli {
     /// A TOML settings file; `TRUSTWATCH_*` variables override it.
     #[arg(long, global = true, env = "TRUSTWATCH_CONFIG")]
@@ -59,6 +63,8 @@ async fn connect(settings: &Settings) -> anyhow::Result<sqlx::PgPool> {
     let pool = service::connect(url.expose_secret(), settings.database_max_connections)
         .await
         .context("connecting to PostgreSQL at DATABASE_URL")?;
-    service::migrate(&pool).await.context("migrating the database")?;
+    service::migrate(&pool)
+        .await
+        .context("migrating the database")?;
     Ok(pool)
 }

@@ -31,7 +31,10 @@ pub struct AppParts {
 /// be migrated already.
 pub async fn build_router(pool: PgPool, settings: &Settings) -> anyhow::Result<AppParts> {
     let store = PostgresStore::new(pool.clone());
-    store.migrate().await.context("preparing the session table")?;
+    store
+        .migrate()
+        .await
+        .context("preparing the session table")?;
     tokio::spawn(
         store
             .clone()
@@ -44,9 +47,9 @@ pub async fn build_router(pool: PgPool, settings: &Settings) -> anyhow::Result<A
         // other sites are stopped by the Origin check in `csrf`.
         .with_same_site(SameSite::Lax)
         .with_secure(settings.secure_cookies)
-        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::minutes(
-            settings.session_idle_minutes,
-        )));
+        .with_expiry(Expiry::OnInactivity(
+            tower_sessions::cookie::time::Duration::minutes(settings.session_idle_minutes),
+        ));
 
     let state = AppState {
         pool,
@@ -86,7 +89,10 @@ pub async fn build_router(pool: PgPool, settings: &Settings) -> anyhow::Result<A
         .nest("/api/v1", api_v1::router())
         .with_state(state.clone())
         .merge(pages)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), require_session::require_session))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_session::require_session,
+        ))
         .layer(axum::middleware::from_fn(csrf::check_origin))
         .layer(sessions)
         .layer(TraceLayer::new_for_http());
@@ -95,10 +101,13 @@ pub async fn build_router(pool: PgPool, settings: &Settings) -> anyhow::Result<A
 
 /// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight.
 pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> anyhow::Result<()> {
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP")
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("serving HTTP")
 }
 
 async fn shutdown_signal() {

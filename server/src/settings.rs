@@ -91,7 +91,9 @@ impl Settings {
             self.log_format = match v.trim() {
                 "json" => LogFormat::Json,
                 "text" => LogFormat::Text,
-                other => bail!("TRUSTWATCH_LOG_FORMAT={other:?} is not valid: expected json or text"),
+                other => {
+                    bail!("TRUSTWATCH_LOG_FORMAT={other:?} is not valid: expected json or text")
+                }
             };
         }
         if let Some(v) = var("TRUSTWATCH_SECURE_COOKIES") {
@@ -104,10 +106,12 @@ impl Settings {
             self.stale_after_minutes = parse("TRUSTWATCH_STALE_AFTER_MINUTES", v)?;
         }
         if let Some(v) = var("TRUSTWATCH_LOGIN_MAX_FAILURES_PER_ACCOUNT") {
-            self.login_max_failures_per_account = parse("TRUSTWATCH_LOGIN_MAX_FAILURES_PER_ACCOUNT", v)?;
+            self.login_max_failures_per_account =
+                parse("TRUSTWATCH_LOGIN_MAX_FAILURES_PER_ACCOUNT", v)?;
         }
         if let Some(v) = var("TRUSTWATCH_LOGIN_MAX_FAILURES_PER_ADDRESS") {
-            self.login_max_failures_per_address = parse("TRUSTWATCH_LOGIN_MAX_FAILURES_PER_ADDRESS", v)?;
+            self.login_max_failures_per_address =
+                parse("TRUSTWATCH_LOGIN_MAX_FAILURES_PER_ADDRESS", v)?;
         }
         if let Some(v) = var("TRUSTWATCH_LOGIN_WINDOW_MINUTES") {
             self.login_window_minutes = parse("TRUSTWATCH_LOGIN_WINDOW_MINUTES", v)?;
@@ -159,8 +163,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn with_env(pairs: &[(&str, &str)]) -> anyhow::Result<Settings> {
-        let env: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let env: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let mut s = Settings::default();
         s.apply_env(|k| env.get(k).cloned())?;
         Ok(s)

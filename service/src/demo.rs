@@ -42,11 +42,46 @@ struct ClusterSpec {
 }
 
 const CLUSTERS: &[ClusterSpec] = &[
-    ClusterSpec { name: "prod-eu-1", environment: "production", engine: Engine::Kyverno, mode: "enforce", daily: 70, silent_for_hours: 0 },
-    ClusterSpec { name: "prod-us-1", environment: "production", engine: Engine::PolicyController, mode: "enforce", daily: 60, silent_for_hours: 0 },
-    ClusterSpec { name: "staging-eu-1", environment: "staging", engine: Engine::Trustwatch, mode: "warn", daily: 45, silent_for_hours: 0 },
-    ClusterSpec { name: "dev-1", environment: "development", engine: Engine::Connaisseur, mode: "warn", daily: 25, silent_for_hours: 0 },
-    ClusterSpec { name: "edge-ap-1", environment: "production", engine: Engine::Ratify, mode: "enforce", daily: 20, silent_for_hours: 7 },
+    ClusterSpec {
+        name: "prod-eu-1",
+        environment: "production",
+        engine: Engine::Kyverno,
+        mode: "enforce",
+        daily: 70,
+        silent_for_hours: 0,
+    },
+    ClusterSpec {
+        name: "prod-us-1",
+        environment: "production",
+        engine: Engine::PolicyController,
+        mode: "enforce",
+        daily: 60,
+        silent_for_hours: 0,
+    },
+    ClusterSpec {
+        name: "staging-eu-1",
+        environment: "staging",
+        engine: Engine::Trustwatch,
+        mode: "warn",
+        daily: 45,
+        silent_for_hours: 0,
+    },
+    ClusterSpec {
+        name: "dev-1",
+        environment: "development",
+        engine: Engine::Connaisseur,
+        mode: "warn",
+        daily: 25,
+        silent_for_hours: 0,
+    },
+    ClusterSpec {
+        name: "edge-ap-1",
+        environment: "production",
+        engine: Engine::Ratify,
+        mode: "enforce",
+        daily: 20,
+        silent_for_hours: 7,
+    },
 ];
 
 struct KeySpec {
@@ -58,23 +93,80 @@ struct KeySpec {
 }
 
 const KEYS: &[KeySpec] = &[
-    KeySpec { name: "ci-release", team: "platform", custody: "kms", status: KeyStatus::Active, age_days: 200 },
-    KeySpec { name: "payments-release", team: "payments", custody: "file", status: KeyStatus::Active, age_days: 120 },
-    KeySpec { name: "data-pipeline", team: "data", custody: "hsm", status: KeyStatus::Active, age_days: 400 },
-    KeySpec { name: "web-release", team: "web", custody: "file", status: KeyStatus::Retiring, age_days: 500 },
-    KeySpec { name: "security-review", team: "security", custody: "hsm", status: KeyStatus::Active, age_days: 90 },
-    KeySpec { name: "payments-legacy", team: "payments", custody: "file", status: KeyStatus::Compromised, age_days: 700 },
-    KeySpec { name: "web-2024", team: "web", custody: "file", status: KeyStatus::Revoked, age_days: 900 },
+    KeySpec {
+        name: "ci-release",
+        team: "platform",
+        custody: "kms",
+        status: KeyStatus::Active,
+        age_days: 200,
+    },
+    KeySpec {
+        name: "payments-release",
+        team: "payments",
+        custody: "file",
+        status: KeyStatus::Active,
+        age_days: 120,
+    },
+    KeySpec {
+        name: "data-pipeline",
+        team: "data",
+        custody: "hsm",
+        status: KeyStatus::Active,
+        age_days: 400,
+    },
+    KeySpec {
+        name: "web-release",
+        team: "web",
+        custody: "file",
+        status: KeyStatus::Retiring,
+        age_days: 500,
+    },
+    KeySpec {
+        name: "security-review",
+        team: "security",
+        custody: "hsm",
+        status: KeyStatus::Active,
+        age_days: 90,
+    },
+    KeySpec {
+        name: "payments-legacy",
+        team: "payments",
+        custody: "file",
+        status: KeyStatus::Compromised,
+        age_days: 700,
+    },
+    KeySpec {
+        name: "web-2024",
+        team: "web",
+        custody: "file",
+        status: KeyStatus::Revoked,
+        age_days: 900,
+    },
 ];
 
 /// Repository, owning team, workload kind, and the key the team signs with.
 const REPOSITORIES: &[(&str, &str, &str, &str)] = &[
     ("payments/api", "payments", "Deployment", "payments-release"),
-    ("payments/worker", "payments", "Deployment", "payments-release"),
+    (
+        "payments/worker",
+        "payments",
+        "Deployment",
+        "payments-release",
+    ),
     ("platform/gateway", "platform", "Deployment", "ci-release"),
-    ("platform/ingress-controller", "platform", "DaemonSet", "ci-release"),
+    (
+        "platform/ingress-controller",
+        "platform",
+        "DaemonSet",
+        "ci-release",
+    ),
     ("data/etl", "data", "CronJob", "data-pipeline"),
-    ("data/warehouse-sync", "data", "StatefulSet", "data-pipeline"),
+    (
+        "data/warehouse-sync",
+        "data",
+        "StatefulSet",
+        "data-pipeline",
+    ),
     ("web/frontend", "web", "Deployment", "web-release"),
     ("web/bff", "web", "Deployment", "web-release"),
 ];
@@ -91,9 +183,11 @@ struct Release {
 
 /// Whether the demo was loaded already (it records itself in the audit log).
 pub async fn is_loaded(pool: &PgPool) -> Result<bool, ServiceError> {
-    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM audit_log WHERE action = 'demo.loaded')")
-        .fetch_one(pool)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM audit_log WHERE action = 'demo.loaded')")
+            .fetch_one(pool)
+            .await?,
+    )
 }
 
 /// Loads the demo fleet relative to `now`, unless it was loaded before (then returns `None`).
@@ -177,7 +271,9 @@ pub async fn load(pool: &PgPool, now: DateTime<Utc>) -> Result<Option<DemoReport
                 let (_, secret, fingerprint) = signers
                     .iter()
                     .find(|(n, _, _)| n == key_name)
-                    .ok_or_else(|| ServiceError::Internal(format!("demo key {key_name} missing")))?;
+                    .ok_or_else(|| {
+                        ServiceError::Internal(format!("demo key {key_name} missing"))
+                    })?;
                 let payload = cosign_payload(&image, &digest);
                 let signature: p256::ecdsa::Signature = secret.sign(&payload);
                 let anomalous = *key_name == "payments-legacy" && day == COMPROMISED_DAYS_AGO - 1;
@@ -215,9 +311,10 @@ pub async fn load(pool: &PgPool, now: DateTime<Utc>) -> Result<Option<DemoReport
     }
     signing.sort_by_key(|(t, _)| *t);
     for (recorded_at, event) in &signing {
-        report.signing_events += ingest::record_signing_events(pool, std::slice::from_ref(event), *recorded_at)
-            .await?
-            .accepted;
+        report.signing_events +=
+            ingest::record_signing_events(pool, std::slice::from_ref(event), *recorded_at)
+                .await?
+                .accepted;
     }
 
     // Admissions: each cluster deploys recent releases all day; a share is refused, for every
@@ -230,14 +327,17 @@ pub async fn load(pool: &PgPool, now: DateTime<Utc>) -> Result<Option<DemoReport
         let mut events = Vec::new();
         let total = spec.daily as i64 * 30;
         for i in 0..total {
-            let observed_at = now - Duration::days(30) + Duration::seconds(i * 30 * 86_400 / total)
+            let observed_at = now - Duration::days(30)
+                + Duration::seconds(i * 30 * 86_400 / total)
                 + Duration::seconds(rng.gen_range(0..600));
             if observed_at > last {
                 break;
             }
             let candidates: Vec<&Release> = releases
                 .iter()
-                .filter(|r| r.released_at <= observed_at && r.released_at > observed_at - Duration::days(4))
+                .filter(|r| {
+                    r.released_at <= observed_at && r.released_at > observed_at - Duration::days(4)
+                })
                 .collect();
             if candidates.is_empty() {
                 continue;
@@ -245,7 +345,14 @@ pub async fn load(pool: &PgPool, now: DateTime<Utc>) -> Result<Option<DemoReport
             let release = candidates[rng.gen_range(0..candidates.len())];
             let roll = rng.gen_range(0..100);
             let reason = pick_reason(spec, release, observed_at, now, roll, &mut rng);
-            events.push(admission(spec, release, reason, observed_at, &fingerprint_of, &mut rng)?);
+            events.push(admission(
+                spec,
+                release,
+                reason,
+                observed_at,
+                &fingerprint_of,
+                &mut rng,
+            )?);
         }
         // Send them as the cluster would have: in batches, as time went by.
         let batches = events.chunks(40).count();
@@ -254,12 +361,20 @@ pub async fn load(pool: &PgPool, now: DateTime<Utc>) -> Result<Option<DemoReport
             let received_at = if i + 1 == batches && spec.silent_for_hours == 0 {
                 now
             } else {
-                batch.last().map(|e| e.observed_at + Duration::seconds(5)).unwrap_or(now)
+                batch
+                    .last()
+                    .map(|e| e.observed_at + Duration::seconds(5))
+                    .unwrap_or(now)
             };
-            report.verification_events +=
-                ingest::record_verification_events(pool, &actor, batch, received_at.min(now), false)
-                    .await?
-                    .accepted;
+            report.verification_events += ingest::record_verification_events(
+                pool,
+                &actor,
+                batch,
+                received_at.min(now),
+                false,
+            )
+            .await?
+            .accepted;
         }
         sqlx::query("UPDATE clusters SET engine = $2, enforcement_mode = $3, bundle_version = $4 WHERE name = $1")
             .bind(spec.name)
@@ -303,7 +418,8 @@ fn pick_reason(
     rng: &mut StdRng,
 ) -> ReasonCode {
     let compromised_since = now - Duration::days(COMPROMISED_DAYS_AGO);
-    if release.signed_by.iter().any(|k| k == "payments-legacy") && observed_at >= compromised_since {
+    if release.signed_by.iter().any(|k| k == "payments-legacy") && observed_at >= compromised_since
+    {
         return if release.released_at >= compromised_since {
             ReasonCode::SignedAfterCompromise
         } else {
@@ -353,7 +469,9 @@ fn admission(
         .ok_or_else(|| ServiceError::Internal("demo repository missing".into()))?;
     let outcome = match reason {
         ReasonCode::Admitted => Outcome::Admitted,
-        ReasonCode::RegistryUnreachable if spec.mode == "enforce" && rng.gen_bool(0.5) => Outcome::Error,
+        ReasonCode::RegistryUnreachable if spec.mode == "enforce" && rng.gen_bool(0.5) => {
+            Outcome::Error
+        }
         _ if spec.mode == "enforce" => Outcome::Rejected,
         _ => Outcome::Warned,
     };
@@ -364,8 +482,23 @@ fn admission(
     };
     let image = release.image.to_string();
     let workload = repo.rsplit('/').next().unwrap_or(repo);
-    let message = (reason != ReasonCode::Admitted).then(|| engine_message(spec.engine, reason, policy, &image, &release.digest, kind, team, workload));
-    let keys: Vec<KeyFingerprint> = release.signed_by.iter().filter_map(|k| fingerprint_of(k)).collect();
+    let message = (reason != ReasonCode::Admitted).then(|| {
+        engine_message(
+            spec.engine,
+            reason,
+            policy,
+            &image,
+            &release.digest,
+            kind,
+            team,
+            workload,
+        )
+    });
+    let keys: Vec<KeyFingerprint> = release
+        .signed_by
+        .iter()
+        .filter_map(|k| fingerprint_of(k))
+        .collect();
     let checks = if spec.engine == Engine::Trustwatch {
         json!([{
             "policy": policy,
@@ -412,17 +545,27 @@ fn engine_message(
 ) -> String {
     let cause = match reason {
         ReasonCode::Unsigned => "no signatures found".to_string(),
-        ReasonCode::SignatureInvalid => "invalid signature when validating ASN.1 encoded signature".into(),
-        ReasonCode::UnknownKey => "no matching signatures: signature not signed by a trusted key".into(),
+        ReasonCode::SignatureInvalid => {
+            "invalid signature when validating ASN.1 encoded signature".into()
+        }
+        ReasonCode::UnknownKey => {
+            "no matching signatures: signature not signed by a trusted key".into()
+        }
         ReasonCode::KeyRevoked => "key has been revoked".into(),
         ReasonCode::SignedAfterCompromise => "signature recorded after key compromise".into(),
         ReasonCode::OutsideValidityWindow => "signing key outside its validity window".into(),
-        ReasonCode::IdentityMismatch => format!("identity mismatch: expected {image}, got registry.example.com/sandbox/copy"),
-        ReasonCode::DigestMismatch => "signature payload digest does not match the image digest".into(),
+        ReasonCode::IdentityMismatch => {
+            format!("identity mismatch: expected {image}, got registry.example.com/sandbox/copy")
+        }
+        ReasonCode::DigestMismatch => {
+            "signature payload digest does not match the image digest".into()
+        }
         ReasonCode::ThresholdNotMet => "1 of 2 required signatures".into(),
         ReasonCode::DigestRequired => "image reference must be a digest".into(),
         ReasonCode::NoMatchingPolicy => "no matching policy for image".into(),
-        ReasonCode::RegistryUnreachable => "GET https://registry.example.com/v2/: dial tcp 10.0.4.12:443: i/o timeout".into(),
+        ReasonCode::RegistryUnreachable => {
+            "GET https://registry.example.com/v2/: dial tcp 10.0.4.12:443: i/o timeout".into()
+        }
         ReasonCode::Unclassified => "internal error evaluating rule 17".into(),
         ReasonCode::Admitted => String::new(),
     };

@@ -89,7 +89,13 @@ pub async fn record_verification_events(
         checks.push(e.checks.clone());
         // Fingerprints hold no commas, so a joined string stands in for the ragged text[][] that
         // UNNEST cannot take.
-        keys.push(e.keys.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(","));
+        keys.push(
+            e.keys
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        );
         observed.push(e.observed_at);
     }
     let inserted = sqlx::query(

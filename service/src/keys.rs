@@ -72,7 +72,10 @@ pub async fn register(pool: &PgPool, actor: &Actor, key: &NewKey) -> Result<Uuid
     .execute(&mut *tx)
     .await
     .map_err(|e| {
-        ServiceError::unique_violation(e, format!("a key named {:?} or with that fingerprint exists", key.name))
+        ServiceError::unique_violation(
+            e,
+            format!("a key named {:?} or with that fingerprint exists", key.name),
+        )
     })?;
     audit::append(
         &mut tx,

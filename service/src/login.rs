@@ -56,7 +56,14 @@ pub async fn login(
     // Malformed input is still throttled and audited under what was typed.
     let email = Email::parse(email_input)
         .map(|e| e.as_str().to_owned())
-        .unwrap_or_else(|_| email_input.trim().to_lowercase().chars().take(254).collect());
+        .unwrap_or_else(|_| {
+            email_input
+                .trim()
+                .to_lowercase()
+                .chars()
+                .take(254)
+                .collect()
+        });
     let actor = Actor {
         label: "anonymous".into(),
         source_ip: Some(source_ip.to_owned()),
@@ -91,8 +98,14 @@ pub async fn login(
         .execute(&mut *tx)
         .await?;
     if let Some(reason) = failure {
-        audit::append(&mut tx, &actor, "auth.login_failed", &target, json!({ "reason": reason }))
-            .await?;
+        audit::append(
+            &mut tx,
+            &actor,
+            "auth.login_failed",
+            &target,
+            json!({ "reason": reason }),
+        )
+        .await?;
         tx.commit().await?;
         return Err(LoginError::InvalidCredentials);
     }
@@ -106,8 +119,14 @@ pub async fn login(
     .bind(id)
     .fetch_one(&mut *tx)
     .await?;
-    audit::append(&mut tx, &Actor::user(&email, Some(source_ip.to_owned())), "auth.login_succeeded", &target, json!({}))
-        .await?;
+    audit::append(
+        &mut tx,
+        &Actor::user(&email, Some(source_ip.to_owned())),
+        "auth.login_succeeded",
+        &target,
+        json!({}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(row.try_into()?)
 }
@@ -120,7 +139,14 @@ pub fn minutes_rounded_up(d: chrono::Duration) -> i64 {
 /// Records a logout in the audit log.
 pub async fn logout(pool: &PgPool, actor: &Actor, email: &str) -> Result<(), ServiceError> {
     let mut tx = pool.begin().await?;
-    audit::append(&mut tx, actor, "auth.logout", &format!("user:{email}"), json!({})).await?;
+    audit::append(
+        &mut tx,
+        actor,
+        "auth.logout",
+        &format!("user:{email}"),
+        json!({}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -162,8 +188,16 @@ async fn throttled(
             .flatten()
             .map(|t| t + throttle.window - Utc::now())
     };
-    Ok(lock_end(account_failures, throttle.max_failures_per_account, account_oldest)
-        .into_iter()
-        .chain(lock_end(address_failures, throttle.max_failures_per_address, address_oldest))
-        .max())
+    Ok(lock_end(
+        account_failures,
+        throttle.max_failures_per_account,
+        account_oldest,
+    )
+    .into_iter()
+    .chain(lock_end(
+        address_failures,
+        throttle.max_failures_per_address,
+        address_oldest,
+    ))
+    .max())
 }

@@ -57,12 +57,14 @@ pub async fn load(pool: &PgPool, now: DateTime<Utc>) -> Result<Overview, Service
     .bind(now)
     .fetch_all(pool)
     .await?;
-    let totals = clusters.iter().fold(OutcomeCounts::default(), |t, c| OutcomeCounts {
-        admitted: t.admitted + c.admitted,
-        rejected: t.rejected + c.rejected,
-        warned: t.warned + c.warned,
-        error: t.error + c.error,
-    });
+    let totals = clusters
+        .iter()
+        .fold(OutcomeCounts::default(), |t, c| OutcomeCounts {
+            admitted: t.admitted + c.admitted,
+            rejected: t.rejected + c.rejected,
+            warned: t.warned + c.warned,
+            error: t.error + c.error,
+        });
     let top_reasons: Vec<(String, i64)> = sqlx::query_as(
         "SELECT reason, count(*) FROM verification_events
           WHERE observed_at > $1 AND observed_at <= $2 AND outcome <> 'admitted'

@@ -2,7 +2,9 @@
 
 use std::sync::OnceLock;
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -33,8 +35,9 @@ pub async fn verify(password: SecretString, stored: Option<String>) -> Result<bo
     tokio::task::spawn_blocking(move || {
         let real = stored.is_some();
         let phc = stored.unwrap_or_else(|| dummy_hash().to_owned());
-        let parsed = PasswordHash::new(&phc)
-            .map_err(|e| ServiceError::Internal(format!("stored password hash is malformed: {e}")))?;
+        let parsed = PasswordHash::new(&phc).map_err(|e| {
+            ServiceError::Internal(format!("stored password hash is malformed: {e}"))
+        })?;
         let matches = hasher()
             .verify_password(password.expose_secret().as_bytes(), &parsed)
             .is_ok();

@@ -86,14 +86,21 @@ pub async fn create(
 ) -> Result<(ApiToken, TokenSecret), ServiceError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(ServiceError::Invalid("a token needs a name of 1 to 100 characters".into()));
+        return Err(ServiceError::Invalid(
+            "a token needs a name of 1 to 100 characters".into(),
+        ));
     }
     if scopes.is_empty() {
-        return Err(ServiceError::Invalid("a token needs at least one scope".into()));
+        return Err(ServiceError::Invalid(
+            "a token needs at least one scope".into(),
+        ));
     }
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let secret = format!("{PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
+    let secret = format!(
+        "{PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    );
     let token_prefix: String = secret.chars().take(PREFIX.len() + 6).collect();
     let scope_names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
 
@@ -132,7 +139,8 @@ pub async fn create(
     Ok((token, TokenSecret(secret)))
 }
 
-const SELECT: &str = "SELECT t.id, t.name, t.token_prefix, t.scopes, c.name AS cluster, t.created_by,
+const SELECT: &str =
+    "SELECT t.id, t.name, t.token_prefix, t.scopes, c.name AS cluster, t.created_by,
                              t.created_at, t.last_used_at, t.revoked_at
                         FROM api_tokens t LEFT JOIN clusters c ON c.id = t.cluster_id";
 
@@ -159,9 +167,11 @@ fn into_token(r: Row) -> Result<ApiToken, ServiceError> {
 }
 
 pub async fn list(pool: &PgPool) -> Result<Vec<ApiToken>, ServiceError> {
-    let rows: Vec<Row> = sqlx::query_as(&format!("{SELECT} ORDER BY t.revoked_at IS NOT NULL, t.name"))
-        .fetch_all(pool)
-        .await?;
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "{SELECT} ORDER BY t.revoked_at IS NOT NULL, t.name"
+    ))
+    .fetch_all(pool)
+    .await?;
     rows.into_iter().map(into_token).collect()
 }
 
@@ -174,7 +184,14 @@ pub async fn revoke(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<(), Servic
     .fetch_optional(&mut *tx)
     .await?;
     let name = name.ok_or_else(|| ServiceError::NotFound("active token".into()))?;
-    audit::append(&mut tx, actor, "token.revoked", &format!("token:{name}"), json!({})).await?;
+    audit::append(
+        &mut tx,
+        actor,
+        "token.revoked",
+        &format!("token:{name}"),
+        json!({}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -182,7 +199,10 @@ pub async fn revoke(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<(), Servic
 /// Resolves a presented bearer token to its principal, or `None` when it is unknown or revoked.
 /// Records the last use at most once a minute, so a busy cluster does not turn every request
 /// into a write.
-pub async fn authenticate(pool: &PgPool, presented: &str) -> Result<Option<TokenPrincipal>, ServiceError> {
+pub async fn authenticate(
+    pool: &PgPool,
+    presented: &str,
+) -> Result<Option<TokenPrincipal>, ServiceError> {
     if !presented.starts_with(PREFIX) || presented.len() > 200 {
         return Ok(None);
     }

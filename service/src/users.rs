@@ -73,7 +73,9 @@ pub async fn create(
     .bind(must_change_password)
     .fetch_one(&mut *tx)
     .await
-    .map_err(|e| ServiceError::unique_violation(e, format!("an account for {email} already exists")))?;
+    .map_err(|e| {
+        ServiceError::unique_violation(e, format!("an account for {email} already exists"))
+    })?;
     audit::append(
         &mut tx,
         actor,
@@ -87,10 +89,11 @@ pub async fn create(
 }
 
 pub async fn find(pool: &PgPool, id: Uuid) -> Result<Option<User>, ServiceError> {
-    let row: Option<UserRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
+    let row: Option<UserRow> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
     row.map(User::try_from).transpose()
 }
 
@@ -102,7 +105,9 @@ pub async fn list(pool: &PgPool) -> Result<Vec<User>, ServiceError> {
 }
 
 pub async fn count(pool: &PgPool) -> Result<i64, ServiceError> {
-    Ok(sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(pool).await?)
+    Ok(sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(pool)
+        .await?)
 }
 
 pub async fn set_role(
@@ -166,7 +171,11 @@ pub async fn set_disabled(
     audit::append(
         &mut tx,
         actor,
-        if disabled { "user.disabled" } else { "user.enabled" },
+        if disabled {
+            "user.disabled"
+        } else {
+            "user.enabled"
+        },
         &format!("user:{email}"),
         json!({}),
     )
@@ -191,7 +200,9 @@ pub async fn change_password(
             .await?;
     let (email, hash) = stored.ok_or_else(|| ServiceError::NotFound("user".into()))?;
     if !password::verify(current, Some(hash)).await? {
-        return Err(ServiceError::Invalid("the current password is not correct".into()));
+        return Err(ServiceError::Invalid(
+            "the current password is not correct".into(),
+        ));
     }
     let new_hash = password::hash(SecretString::from(new_password.expose().to_owned())).await?;
     let mut tx = pool.begin().await?;
@@ -200,8 +211,14 @@ pub async fn change_password(
         .bind(new_hash)
         .execute(&mut *tx)
         .await?;
-    audit::append(&mut tx, actor, "user.password_changed", &format!("user:{email}"), json!({}))
-        .await?;
+    audit::append(
+        &mut tx,
+        actor,
+        "user.password_changed",
+        &format!("user:{email}"),
+        json!({}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

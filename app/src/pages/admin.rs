@@ -20,7 +20,10 @@ pub fn AdminPage() -> impl IntoView {
     }
 }
 
-fn outcome<T: 'static>(r: Option<Result<T, crate::error::AppError>>, ok: &'static str) -> Option<AnyView> {
+fn outcome<T: 'static>(
+    r: Option<Result<T, crate::error::AppError>>,
+    ok: &'static str,
+) -> Option<AnyView> {
     r.map(|r| match r {
         Ok(_) => view! { <p class="notice ok" role="status">{ok}</p> }.into_any(),
         Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
@@ -33,7 +36,13 @@ fn Users() -> impl IntoView {
     let set_role = ServerAction::<SetRole>::new();
     let set_disabled = ServerAction::<SetUserDisabled>::new();
     let users = Resource::new(
-        move || (create.version().get(), set_role.version().get(), set_disabled.version().get()),
+        move || {
+            (
+                create.version().get(),
+                set_role.version().get(),
+                set_disabled.version().get(),
+            )
+        },
         |_| list_users(),
     );
     view! {

@@ -12,7 +12,14 @@ pub fn AuditPage() -> impl IntoView {
     let query = use_query_map();
     let param = move |name: &str| query.with(|q| q.get(name).filter(|v| !v.trim().is_empty()));
     let data = Resource::new(
-        move || (param("actor"), param("action"), param("target"), param("before")),
+        move || {
+            (
+                param("actor"),
+                param("action"),
+                param("target"),
+                param("before"),
+            )
+        },
         |(actor, action, target, before)| {
             list_audit(actor, action, target, before.and_then(|b| b.parse().ok()))
         },

@@ -34,15 +34,29 @@ pub async fn run(settings: &Settings, cmd: AdminCommand) -> anyhow::Result<()> {
             if password.is_empty() {
                 bail!("no password on standard input (pipe it in, e.g. `echo … | trustwatch admin create-user …`)");
             }
-            let user = service::users::create(&pool, &service::Actor::cli(), &email, role, password, false).await?;
+            let user = service::users::create(
+                &pool,
+                &service::Actor::cli(),
+                &email,
+                role,
+                password,
+                false,
+            )
+            .await?;
             println!("created {} ({})", user.email, user.role);
         }
         AdminCommand::Bootstrap => {
-            let email = std::env::var("TRUSTWATCH_ADMIN_EMAIL").unwrap_or_else(|_| "admin@trustwatch.local".into());
-            let password = std::env::var("TRUSTWATCH_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
+            let email = std::env::var("TRUSTWATCH_ADMIN_EMAIL")
+                .unwrap_or_else(|_| "admin@trustwatch.local".into());
+            let password = std::env::var("TRUSTWATCH_ADMIN_PASSWORD")
+                .ok()
+                .filter(|p| !p.is_empty());
             match service::users::ensure_first_admin(&pool, &email, password.as_deref()).await? {
                 None => println!("accounts exist already; no admin created"),
-                Some((user, None)) => println!("created the first admin, {}, with the given password", user.email),
+                Some((user, None)) => println!(
+                    "created the first admin, {}, with the given password",
+                    user.email
+                ),
                 Some((user, Some(generated))) => {
                     println!("created the first admin:");
                     println!("  e-mail:             {}", user.email);

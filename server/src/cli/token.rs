@@ -23,15 +23,33 @@ pub enum TokenCommand {
 pub async fn run(settings: &Settings, cmd: TokenCommand) -> anyhow::Result<()> {
     let pool = super::connect(settings).await?;
     match cmd {
-        TokenCommand::Create { name, scopes, cluster } => {
+        TokenCommand::Create {
+            name,
+            scopes,
+            cluster,
+        } => {
             let scopes = TokenScope::parse_list(&scopes.join(","))?;
-            let (token, secret) =
-                service::tokens::create(&pool, &service::Actor::cli(), &name, &scopes, cluster.as_deref()).await?;
+            let (token, secret) = service::tokens::create(
+                &pool,
+                &service::Actor::cli(),
+                &name,
+                &scopes,
+                cluster.as_deref(),
+            )
+            .await?;
             eprintln!(
                 "created token {:?} with scopes {}{}; store it now, it will not be shown again:",
                 token.name,
-                token.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
-                token.cluster.map(|c| format!(" for cluster {c}")).unwrap_or_default()
+                token
+                    .scopes
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                token
+                    .cluster
+                    .map(|c| format!(" for cluster {c}"))
+                    .unwrap_or_default()
             );
             println!("{}", secret.expose());
         }
@@ -41,9 +59,17 @@ pub async fn run(settings: &Settings, cmd: TokenCommand) -> anyhow::Result<()> {
                     "{:<24} {}…  {:<40} {:<14} {}",
                     t.name,
                     t.token_prefix,
-                    t.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","),
+                    t.scopes
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(","),
                     t.cluster.unwrap_or_else(|| "any cluster".into()),
-                    if t.revoked_at.is_some() { "revoked" } else { "active" }
+                    if t.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    }
                 );
             }
         }

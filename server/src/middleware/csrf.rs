@@ -55,7 +55,10 @@ mod tests {
     use axum::body::Body;
 
     fn req(method: Method, origin: Option<&str>, referer: Option<&str>) -> Request {
-        let mut b = Request::builder().method(method).uri("/ui/admin/create_user").header("host", "127.0.0.1:3000");
+        let mut b = Request::builder()
+            .method(method)
+            .uri("/ui/admin/create_user")
+            .header("host", "127.0.0.1:3000");
         if let Some(o) = origin {
             b = b.header("origin", o);
         }
@@ -67,10 +70,26 @@ mod tests {
 
     #[test]
     fn same_host_passes_other_hosts_fail() {
-        assert!(same_origin(&req(Method::POST, Some("http://127.0.0.1:3000"), None)));
-        assert!(same_origin(&req(Method::POST, None, Some("http://127.0.0.1:3000/admin"))));
-        assert!(!same_origin(&req(Method::POST, Some("http://evil.example"), None)));
-        assert!(!same_origin(&req(Method::POST, Some("http://127.0.0.1:3000@evil.example"), None)));
+        assert!(same_origin(&req(
+            Method::POST,
+            Some("http://127.0.0.1:3000"),
+            None
+        )));
+        assert!(same_origin(&req(
+            Method::POST,
+            None,
+            Some("http://127.0.0.1:3000/admin")
+        )));
+        assert!(!same_origin(&req(
+            Method::POST,
+            Some("http://evil.example"),
+            None
+        )));
+        assert!(!same_origin(&req(
+            Method::POST,
+            Some("http://127.0.0.1:3000@evil.example"),
+            None
+        )));
         assert!(!same_origin(&req(Method::POST, Some("null"), None)));
         assert!(!same_origin(&req(Method::POST, None, None)));
     }

@@ -14,10 +14,12 @@ use uuid::Uuid;
 /// Paths anyone may fetch: the login form, probes, static files, and routes that authenticate
 /// by other means (machine tokens, server functions).
 fn is_public(path: &str) -> bool {
-    matches!(path, "/login" | "/logout" | "/healthz" | "/readyz" | "/metrics" | "/favicon.ico")
-        || ["/pkg/", "/api/v1/", "/ui/", "/k8s/", "/assets/"]
-            .iter()
-            .any(|p| path.starts_with(p))
+    matches!(
+        path,
+        "/login" | "/logout" | "/healthz" | "/readyz" | "/metrics" | "/favicon.ico"
+    ) || ["/pkg/", "/api/v1/", "/ui/", "/k8s/", "/assets/"]
+        .iter()
+        .any(|p| path.starts_with(p))
 }
 
 pub async fn require_session(
@@ -32,10 +34,12 @@ pub async fn require_session(
     }
     let user_id: Option<Uuid> = session.get(USER_ID_KEY).await.unwrap_or(None);
     let user = match user_id {
-        Some(id) => service::users::find(&state.pool, id).await.unwrap_or_else(|e| {
-            tracing::error!(error = %e, "could not load the session's user");
-            None
-        }),
+        Some(id) => service::users::find(&state.pool, id)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "could not load the session's user");
+                None
+            }),
         None => None,
     };
     match user {
@@ -64,7 +68,9 @@ pub async fn require_session(
 fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

@@ -34,7 +34,11 @@ pub async fn login(
     let ip = client_ip(state.trust_forwarded_for, peer, &headers);
     let next = safe_next(&form.next);
     let back = |error: &str, extra: &str| {
-        let next = if next == "/" { String::new() } else { format!("&next={}", urlencode(next)) };
+        let next = if next == "/" {
+            String::new()
+        } else {
+            format!("&next={}", urlencode(next))
+        };
         Redirect::to(&format!("/login?error={error}{extra}{next}"))
     };
     let result = service::login::login(
@@ -64,9 +68,13 @@ pub async fn login(
             }
         }
         Err(LoginError::InvalidCredentials) => back("credentials", ""),
-        Err(LoginError::Throttled { retry_after }) => {
-            back("throttled", &format!("&minutes={}", service::login::minutes_rounded_up(retry_after)))
-        }
+        Err(LoginError::Throttled { retry_after }) => back(
+            "throttled",
+            &format!(
+                "&minutes={}",
+                service::login::minutes_rounded_up(retry_after)
+            ),
+        ),
         Err(LoginError::Service(e)) => {
             tracing::error!(error = %e, "login failed");
             back("unavailable", "")
@@ -83,7 +91,10 @@ pub async fn logout(
     let user_id: Option<Uuid> = session.get(USER_ID_KEY).await.unwrap_or(None);
     if let Some(id) = user_id {
         if let Ok(Some(user)) = service::users::find(&state.pool, id).await {
-            let actor = service::Actor::user(&user.email, Some(client_ip(state.trust_forwarded_for, peer, &headers)));
+            let actor = service::Actor::user(
+                &user.email,
+                Some(client_ip(state.trust_forwarded_for, peer, &headers)),
+            );
             if let Err(e) = service::login::logout(&state.pool, &actor, &user.email).await {
                 tracing::error!(error = %e, "could not audit a logout");
             }
@@ -113,7 +124,9 @@ fn safe_next(next: &str) -> &str {
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

@@ -9,16 +9,29 @@ use domain::TokenScope;
 use super::api_v1::problem::Problem;
 use super::api_v1::Bearer;
 
-pub async fn metrics(bearer: Bearer, State(state): State<AppState>) -> Result<impl IntoResponse, Problem> {
+pub async fn metrics(
+    bearer: Bearer,
+    State(state): State<AppState>,
+) -> Result<impl IntoResponse, Problem> {
     bearer.require(TokenScope::Read)?;
     let now = chrono::Utc::now();
     let overview = service::overview::load(&state.pool, now).await?;
     let mut out = String::new();
-    out.push_str("# HELP trustwatch_build_info Trustwatch version.\n# TYPE trustwatch_build_info gauge\n");
-    out.push_str(&format!("trustwatch_build_info{{version=\"{}\"}} 1\n", env!("CARGO_PKG_VERSION")));
+    out.push_str(
+        "# HELP trustwatch_build_info Trustwatch version.\n# TYPE trustwatch_build_info gauge\n",
+    );
+    out.push_str(&format!(
+        "trustwatch_build_info{{version=\"{}\"}} 1\n",
+        env!("CARGO_PKG_VERSION")
+    ));
     out.push_str("# HELP trustwatch_admissions_24h Admissions observed in the last 24 hours.\n# TYPE trustwatch_admissions_24h gauge\n");
     for c in &overview.clusters {
-        for (outcome, n) in [("admitted", c.admitted), ("rejected", c.rejected), ("warned", c.warned), ("error", c.error)] {
+        for (outcome, n) in [
+            ("admitted", c.admitted),
+            ("rejected", c.rejected),
+            ("warned", c.warned),
+            ("error", c.error),
+        ] {
             out.push_str(&format!(
                 "trustwatch_admissions_24h{{cluster=\"{}\",outcome=\"{outcome}\"}} {n}\n",
                 c.name

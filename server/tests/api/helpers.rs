@@ -49,9 +49,16 @@ impl TestApp {
     }
 
     pub async fn create_user(&self, email: &str, role: Role) {
-        service::users::create(&self.pool, &service::Actor::cli(), email, role, PASSWORD, false)
-            .await
-            .expect("create user");
+        service::users::create(
+            &self.pool,
+            &service::Actor::cli(),
+            email,
+            role,
+            PASSWORD,
+            false,
+        )
+        .await
+        .expect("create user");
     }
 
     /// Posts the login form as a browser on this site would.

@@ -25,12 +25,18 @@ async fn login_succeeds_with_a_new_session_and_is_audited(pool: PgPool) {
     assert!(cookie.starts_with("trustwatch_session="), "{cookie}");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
-    assert!(!cookie.contains("Secure"), "plain HTTP must not set Secure: {cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain HTTP must not set Secure: {cookie}"
+    );
 
     let res = c.get(app.url("/")).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("ada@example.org"));
-    assert!(app.has_audit("auth.login_succeeded", "user:ada@example.org").await);
+    assert!(
+        app.has_audit("auth.login_succeeded", "user:ada@example.org")
+            .await
+    );
     let last_login: Option<chrono::DateTime<chrono::Utc>> =
         sqlx::query_scalar("SELECT last_login_at FROM users WHERE email = 'ada@example.org'")
             .fetch_one(&app.pool)
@@ -48,7 +54,13 @@ async fn secure_cookies_behind_tls(pool: PgPool) {
     let app = spawn_app_with(pool, settings).await;
     app.create_user("ada@example.org", Role::Viewer).await;
     let res = app.login(&browser(), "ada@example.org", PASSWORD).await;
-    let cookie = res.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
+    let cookie = res
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(cookie.contains("Secure"), "{cookie}");
 }
 
@@ -57,7 +69,9 @@ async fn wrong_password_is_refused_and_audited(pool: PgPool) {
     let app = spawn_app(pool).await;
     app.create_user("ada@example.org", Role::Viewer).await;
     let c = browser();
-    let res = app.login(&c, "ada@example.org", "not the right password").await;
+    let res = app
+        .login(&c, "ada@example.org", "not the right password")
+        .await;
     assert_eq!(location(&res), "/login?error=credentials");
     assert!(res.headers().get("set-cookie").is_none());
     let res = c.get(app.url("/")).send().await.unwrap();
@@ -69,7 +83,9 @@ async fn wrong_password_is_refused_and_audited(pool: PgPool) {
         .expect("failure audited");
     assert_eq!(failed.2["reason"], "wrong_password");
     // The password itself never reaches the audit log.
-    assert!(!audit.iter().any(|(_, _, d)| d.to_string().contains("not the right")));
+    assert!(!audit
+        .iter()
+        .any(|(_, _, d)| d.to_string().contains("not the right")));
 }
 
 #[sqlx::test(migrator = "service::MIGRATOR")]
@@ -109,7 +125,10 @@ async fn repeated_failures_throttle_the_account(pool: PgPool) {
     // Even the right password is refused now, with a clear answer.
     let res = app.login(&c, "ada@example.org", PASSWORD).await;
     assert_eq!(location(&res), "/login?error=throttled&minutes=15");
-    assert!(app.has_audit("auth.login_throttled", "user:ada@example.org").await);
+    assert!(
+        app.has_audit("auth.login_throttled", "user:ada@example.org")
+            .await
+    );
     // Another account from the same address is not locked by this account's failures.
     app.create_user("bob@example.org", Role::Viewer).await;
     let res = app.login(&c, "bob@example.org", PASSWORD).await;
@@ -126,11 +145,17 @@ async fn repeated_failures_throttle_the_address(pool: PgPool) {
     app.create_user("ada@example.org", Role::Viewer).await;
     let c = browser();
     for i in 0..4 {
-        let res = app.login(&c, &format!("guess{i}@example.org"), "whatever whatever").await;
+        let res = app
+            .login(&c, &format!("guess{i}@example.org"), "whatever whatever")
+            .await;
         assert_eq!(location(&res), "/login?error=credentials");
     }
     let res = app.login(&c, "ada@example.org", PASSWORD).await;
-    assert!(location(&res).starts_with("/login?error=throttled"), "{}", location(&res));
+    assert!(
+        location(&res).starts_with("/login?error=throttled"),
+        "{}",
+        location(&res)
+    );
 }
 
 #[sqlx::test(migrator = "service::MIGRATOR")]
@@ -153,16 +178,26 @@ async fn logout_ends_the_session_for_good(pool: PgPool) {
         .fetch_one(&app.pool)
         .await
         .unwrap();
-    assert_eq!(sessions, 0, "the session is deleted, not just forgotten by the browser");
+    assert_eq!(
+        sessions, 0,
+        "the session is deleted, not just forgotten by the browser"
+    );
     assert!(app.has_audit("auth.logout", "user:ada@example.org").await);
 }
 
 #[sqlx::test(migrator = "service::MIGRATOR")]
 async fn a_one_time_password_must_be_changed_first(pool: PgPool) {
     let app = spawn_app(pool).await;
-    service::users::create(&app.pool, &service::Actor::cli(), "new@example.org", Role::Viewer, PASSWORD, true)
-        .await
-        .unwrap();
+    service::users::create(
+        &app.pool,
+        &service::Actor::cli(),
+        "new@example.org",
+        Role::Viewer,
+        PASSWORD,
+        true,
+    )
+    .await
+    .unwrap();
     let c = browser();
     let res = app.login(&c, "new@example.org", PASSWORD).await;
     assert_eq!(location(&res), "/account");
@@ -175,8 +210,13 @@ async fn a_one_time_password_must_be_changed_first(pool: PgPool) {
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     let res = c.get(app.url("/")).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    assert!(app.has_audit("user.password_changed", "user:new@example.org").await);
-    let res = app.login(&browser(), "new@example.org", "a brand new passphrase").await;
+    assert!(
+        app.has_audit("user.password_changed", "user:new@example.org")
+            .await
+    );
+    let res = app
+        .login(&browser(), "new@example.org", "a brand new passphrase")
+        .await;
     assert_eq!(location(&res), "/");
 }
 
@@ -196,10 +236,12 @@ async fn state_changes_from_other_origins_are_refused(pool: PgPool) {
         let res = req.send().await.unwrap();
         assert_eq!(res.status(), 403, "origin {origin:?}");
     }
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = 'mallory@example.org')")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let exists: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE email = 'mallory@example.org')",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
     assert!(!exists);
     // The same request from the site itself goes through.
     let res = app.server_fn(&c, "admin/create_user", body).await;

@@ -1,4 +1,5 @@
 //! Integration tests: the real router on a real port, a fresh PostgreSQL database per test.
+#![allow(clippy::unwrap_used)] // test helpers panic loudly by design
 
 mod helpers;
 

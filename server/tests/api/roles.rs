@@ -4,7 +4,10 @@ use sqlx::PgPool;
 use crate::helpers::{browser, location, spawn_app, PASSWORD};
 
 async fn user_count(pool: &PgPool) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(pool).await.unwrap()
+    sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }
 
 #[sqlx::test(migrator = "service::MIGRATOR")]
@@ -15,7 +18,11 @@ async fn a_viewer_is_refused_admin_actions_and_nothing_changes(pool: PgPool) {
     let audit_before = app.audit_actions().await.len();
 
     let res = app
-        .server_fn(&viewer, "admin/create_user", "email=eve%40example.org&role=admin&password=eve+eve+eve+eve+eve")
+        .server_fn(
+            &viewer,
+            "admin/create_user",
+            "email=eve%40example.org&role=admin&password=eve+eve+eve+eve+eve",
+        )
         .await;
     assert_eq!(res.status(), 403);
     let body = res.text().await.unwrap();
@@ -23,12 +30,17 @@ async fn a_viewer_is_refused_admin_actions_and_nothing_changes(pool: PgPool) {
     assert_eq!(user_count(&app.pool).await, before);
 
     // Promoting oneself is an admin action too.
-    let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE email = 'viewer@example.org'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let id: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = 'viewer@example.org'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     let res = app
-        .server_fn(&viewer, "admin/set_role", &format!("user_id={id}&role=admin"))
+        .server_fn(
+            &viewer,
+            "admin/set_role",
+            &format!("user_id={id}&role=admin"),
+        )
         .await;
     assert_eq!(res.status(), 403);
     let role: String = sqlx::query_scalar("SELECT role FROM users WHERE id = $1")
@@ -42,7 +54,11 @@ async fn a_viewer_is_refused_admin_actions_and_nothing_changes(pool: PgPool) {
         let res = app.server_fn(&viewer, endpoint, "").await;
         assert_eq!(res.status(), 403, "{endpoint}");
     }
-    assert_eq!(app.audit_actions().await.len(), audit_before, "a refusal changes nothing");
+    assert_eq!(
+        app.audit_actions().await.len(),
+        audit_before,
+        "a refusal changes nothing"
+    );
 }
 
 #[sqlx::test(migrator = "service::MIGRATOR")]
@@ -58,31 +74,48 @@ async fn an_admin_manages_people_and_every_change_is_audited(pool: PgPool) {
     let admin = app.logged_in("root@example.org", Role::Admin).await;
 
     let res = app
-        .server_fn(&admin, "admin/create_user", "email=sam%40example.org&role=developer&password=one+time+password")
+        .server_fn(
+            &admin,
+            "admin/create_user",
+            "email=sam%40example.org&role=developer&password=one+time+password",
+        )
         .await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     assert!(app.has_audit("user.created", "user:sam@example.org").await);
 
     // A duplicate is a clear conflict.
     let res = app
-        .server_fn(&admin, "admin/create_user", "email=SAM%40example.org&role=viewer&password=one+time+password")
+        .server_fn(
+            &admin,
+            "admin/create_user",
+            "email=SAM%40example.org&role=viewer&password=one+time+password",
+        )
         .await;
     assert_eq!(res.status(), 409);
     assert!(res.text().await.unwrap().contains("already exists"));
 
     // A weak password is refused with the rule.
     let res = app
-        .server_fn(&admin, "admin/create_user", "email=tim%40example.org&role=viewer&password=short")
+        .server_fn(
+            &admin,
+            "admin/create_user",
+            "email=tim%40example.org&role=viewer&password=short",
+        )
         .await;
     assert_eq!(res.status(), 422);
     assert!(res.text().await.unwrap().contains("at least 12 characters"));
 
-    let sam: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE email = 'sam@example.org'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let sam: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = 'sam@example.org'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     let res = app
-        .server_fn(&admin, "admin/set_role", &format!("user_id={sam}&role=security"))
+        .server_fn(
+            &admin,
+            "admin/set_role",
+            &format!("user_id={sam}&role=security"),
+        )
         .await;
     assert_eq!(res.status(), 200);
     let (_, _, detail) = app
@@ -96,10 +129,20 @@ async fn an_admin_manages_people_and_every_change_is_audited(pool: PgPool) {
 
     // Sam logs in, then is disabled: the live session stops working at once.
     let sam_client = browser();
-    let res = app.login(&sam_client, "sam@example.org", "one time password").await;
-    assert_eq!(location(&res), "/account", "a password set by an admin must be changed");
     let res = app
-        .server_fn(&admin, "admin/set_user_disabled", &format!("user_id={sam}&disabled=true"))
+        .login(&sam_client, "sam@example.org", "one time password")
+        .await;
+    assert_eq!(
+        location(&res),
+        "/account",
+        "a password set by an admin must be changed"
+    );
+    let res = app
+        .server_fn(
+            &admin,
+            "admin/set_user_disabled",
+            &format!("user_id={sam}&disabled=true"),
+        )
         .await;
     assert_eq!(res.status(), 200);
     assert!(app.has_audit("user.disabled", "user:sam@example.org").await);
@@ -107,12 +150,17 @@ async fn an_admin_manages_people_and_every_change_is_audited(pool: PgPool) {
     assert_eq!(res.status(), 401);
 
     // The last admin cannot be demoted or disabled.
-    let root: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE email = 'root@example.org'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let root: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = 'root@example.org'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     let res = app
-        .server_fn(&admin, "admin/set_role", &format!("user_id={root}&role=viewer"))
+        .server_fn(
+            &admin,
+            "admin/set_role",
+            &format!("user_id={root}&role=viewer"),
+        )
         .await;
     assert_eq!(res.status(), 409);
     let _ = PASSWORD;

@@ -11,7 +11,11 @@ async fn an_admin_creates_a_token_shown_once_and_stored_as_a_hash(pool: PgPool) 
 
     // Exactly what the form sends: checkboxes named scopes[].
     let res = app
-        .server_fn(&admin, "admin/create_token", "name=prod-eu-1+reporter&scopes[]=ingest:verification&scopes[]=read&cluster=prod-eu-1")
+        .server_fn(
+            &admin,
+            "admin/create_token",
+            "name=prod-eu-1+reporter&scopes[]=ingest:verification&scopes[]=read&cluster=prod-eu-1",
+        )
         .await;
     assert_eq!(res.status(), 200);
     let created: Value = res.json().await.unwrap();
@@ -42,19 +46,29 @@ async fn an_admin_creates_a_token_shown_once_and_stored_as_a_hash(pool: PgPool) 
         .find(|(a, t, _)| a == "token.created" && t == "token:prod-eu-1 reporter")
         .expect("token creation audited");
     assert_eq!(detail["cluster"], "prod-eu-1");
-    assert!(!audit.iter().any(|(_, _, d)| d.to_string().contains(&value)), "the value is never audited");
+    assert!(
+        !audit.iter().any(|(_, _, d)| d.to_string().contains(&value)),
+        "the value is never audited"
+    );
 }
 
 #[sqlx::test(migrator = "service::MIGRATOR")]
 async fn tokens_are_checked_for_scope_and_revocation(pool: PgPool) {
     let app = spawn_app(pool).await;
     let cli = service::Actor::cli();
-    let (_, signer) = service::tokens::create(&app.pool, &cli, "ci", &[domain::TokenScope::IngestSigning], None)
-        .await
-        .unwrap();
-    let (reader_token, reader) = service::tokens::create(&app.pool, &cli, "dash", &[domain::TokenScope::Read], None)
-        .await
-        .unwrap();
+    let (_, signer) = service::tokens::create(
+        &app.pool,
+        &cli,
+        "ci",
+        &[domain::TokenScope::IngestSigning],
+        None,
+    )
+    .await
+    .unwrap();
+    let (reader_token, reader) =
+        service::tokens::create(&app.pool, &cli, "dash", &[domain::TokenScope::Read], None)
+            .await
+            .unwrap();
     let c = browser();
 
     let res = c.get(app.url("/api/v1/clusters")).send().await.unwrap();
@@ -80,10 +94,20 @@ async fn tokens_are_checked_for_scope_and_revocation(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let res = c.get(app.url("/metrics")).bearer_auth(reader.expose()).send().await.unwrap();
+    let res = c
+        .get(app.url("/metrics"))
+        .bearer_auth(reader.expose())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("trustwatch_build_info"));
-    let res = c.get(app.url("/metrics")).bearer_auth(signer.expose()).send().await.unwrap();
+    let res = c
+        .get(app.url("/metrics"))
+        .bearer_auth(signer.expose())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 403);
 
     let last_used: Option<chrono::DateTime<chrono::Utc>> =
@@ -93,7 +117,9 @@ async fn tokens_are_checked_for_scope_and_revocation(pool: PgPool) {
             .unwrap();
     assert!(last_used.is_some(), "last use is recorded");
 
-    service::tokens::revoke(&app.pool, &cli, reader_token.id).await.unwrap();
+    service::tokens::revoke(&app.pool, &cli, reader_token.id)
+        .await
+        .unwrap();
     assert!(app.has_audit("token.revoked", "token:dash").await);
     let res = c
         .get(app.url("/api/v1/clusters"))

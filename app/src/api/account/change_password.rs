@@ -4,7 +4,11 @@ use crate::error::AppError;
 
 /// Changes the caller's own password; the current one must be given.
 #[server(prefix = "/ui", endpoint = "account/password")]
-pub async fn change_password(current: String, new_password: String, confirm: String) -> Result<(), AppError> {
+pub async fn change_password(
+    current: String,
+    new_password: String,
+    confirm: String,
+) -> Result<(), AppError> {
     let caller = crate::auth::require(domain::Role::Viewer).await?;
     if new_password != confirm {
         crate::error::set_status(http::StatusCode::UNPROCESSABLE_ENTITY);

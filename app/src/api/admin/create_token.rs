@@ -12,7 +12,8 @@ pub async fn create_token(
 ) -> Result<CreatedToken, AppError> {
     let caller = crate::auth::require(domain::Role::Admin).await?;
     let state = crate::auth::state()?;
-    let scopes = domain::TokenScope::parse_list(&scopes.join(",")).map_err(service::ServiceError::from)?;
+    let scopes =
+        domain::TokenScope::parse_list(&scopes.join(",")).map_err(service::ServiceError::from)?;
     let (token, secret) = service::tokens::create(
         &state.pool,
         &caller.actor(),

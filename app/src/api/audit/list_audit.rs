@@ -32,7 +32,9 @@ pub async fn list_audit(
             explanation: b.explain(),
         },
     };
-    let next_before = (entries.len() as i64 == PAGE).then(|| entries.last().map(|e| e.seq)).flatten();
+    let next_before = (entries.len() as i64 == PAGE)
+        .then(|| entries.last().map(|e| e.seq))
+        .flatten();
     Ok(AuditPage {
         entries: entries
             .into_iter()

@@ -19,14 +19,17 @@ pub async fn get_overview() -> Result<OverviewView, AppError> {
     };
     Ok(OverviewView {
         since: time::absolute(o.since),
-        totals: counts(o.totals.admitted, o.totals.rejected, o.totals.warned, o.totals.error),
+        totals: counts(
+            o.totals.admitted,
+            o.totals.rejected,
+            o.totals.warned,
+            o.totals.error,
+        ),
         clusters: o
             .clusters
             .into_iter()
             .map(|c| ClusterStatusView {
-                stale: c
-                    .last_report_at
-                    .is_none_or(|t| now - t > state.stale_after),
+                stale: c.last_report_at.is_none_or(|t| now - t > state.stale_after),
                 last_report: c.last_report_at.map(time::absolute).unwrap_or_default(),
                 last_report_ago: time::maybe_ago(c.last_report_at, now),
                 counts: counts(c.admitted, c.rejected, c.warned, c.error),

@@ -33,12 +33,16 @@ impl FromRequestParts<AppState> for Bearer {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| Problem::unauthorized("send a token as Authorization: Bearer <token>"))?;
+            .ok_or_else(|| {
+                Problem::unauthorized("send a token as Authorization: Bearer <token>")
+            })?;
         let token = value
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
             .map(str::trim)
-            .ok_or_else(|| Problem::unauthorized("the Authorization header must use the Bearer scheme"))?;
+            .ok_or_else(|| {
+                Problem::unauthorized("the Authorization header must use the Bearer scheme")
+            })?;
         match service::tokens::authenticate(&state.pool, token).await? {
             Some(principal) => Ok(Bearer(principal)),
             None => Err(Problem::unauthorized("the token is unknown or revoked")),

@@ -20,7 +20,10 @@ pub struct ClusterDto {
     last_report_at: Option<DateTime<Utc>>,
 }
 
-pub async fn list(bearer: Bearer, State(state): State<AppState>) -> Result<Json<Vec<ClusterDto>>, Problem> {
+pub async fn list(
+    bearer: Bearer,
+    State(state): State<AppState>,
+) -> Result<Json<Vec<ClusterDto>>, Problem> {
     bearer.require(TokenScope::Read)?;
     let clusters = service::clusters::list(&state.pool).await?;
     Ok(Json(

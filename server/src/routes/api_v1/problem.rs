@@ -16,13 +16,21 @@ pub struct Problem {
 }
 
 mod status_code {
-    pub fn serialize<S: serde::Serializer>(s: &axum::http::StatusCode, ser: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: serde::Serializer>(
+        s: &axum::http::StatusCode,
+        ser: S,
+    ) -> Result<S::Ok, S::Error> {
         ser.serialize_u16(s.as_u16())
     }
 }
 
 impl Problem {
-    fn new(status: StatusCode, kind: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+    fn new(
+        status: StatusCode,
+        kind: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
         Self {
             kind,
             title,
@@ -32,19 +40,39 @@ impl Problem {
     }
 
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "https://trustwatch.dev/problems/unauthorized", "Unauthorized", detail)
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "https://trustwatch.dev/problems/unauthorized",
+            "Unauthorized",
+            detail,
+        )
     }
 
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "https://trustwatch.dev/problems/forbidden", "Forbidden", detail)
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "https://trustwatch.dev/problems/forbidden",
+            "Forbidden",
+            detail,
+        )
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "https://trustwatch.dev/problems/not-found", "Not found", detail)
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "https://trustwatch.dev/problems/not-found",
+            "Not found",
+            detail,
+        )
     }
 
     pub fn invalid(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "https://trustwatch.dev/problems/invalid", "Invalid request", detail)
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "https://trustwatch.dev/problems/invalid",
+            "Invalid request",
+            detail,
+        )
     }
 
     pub fn unavailable() -> Self {
@@ -76,7 +104,12 @@ impl From<service::ServiceError> for Problem {
         match e {
             S::Invalid(m) => Problem::invalid(m),
             S::NotFound(m) => Problem::not_found(format!("{m} not found")),
-            S::Conflict(m) => Self::new(StatusCode::CONFLICT, "https://trustwatch.dev/problems/conflict", "Conflict", m),
+            S::Conflict(m) => Self::new(
+                StatusCode::CONFLICT,
+                "https://trustwatch.dev/problems/conflict",
+                "Conflict",
+                m,
+            ),
             S::Forbidden(m) => Problem::forbidden(m),
             e @ (S::Database(_) | S::Internal(_)) => {
                 tracing::error!(error = %e, "machine API request failed");
@@ -91,14 +124,19 @@ impl IntoResponse for Problem {
         let status = self.status;
         let retry = status == StatusCode::SERVICE_UNAVAILABLE;
         let mut res = (status, axum::Json(self)).into_response();
-        res.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         if retry {
-            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         if status == StatusCode::UNAUTHORIZED {
-            res.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"trustwatch\""));
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"trustwatch\""),
+            );
         }
         res
     }
