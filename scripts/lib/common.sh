@@ -5,10 +5,12 @@ export ROOT
 
 # Cargo's build output lives outside the checkout, so a fresh clone (as CI makes) reuses it.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/trustwatch/target}"
-# The flags cargo-leptos builds the server with; every cargo call uses them so nothing is built
-# twice and no plain build overwrites the server binary with one whose pages never hydrate.
-export RUSTFLAGS="--cfg erase_components"
-export LEPTOS_OUTPUT_NAME="trustwatch"
+# Plain cargo calls (clippy, tests) get the flags cargo-leptos builds with, so nothing is built
+# twice and no plain build overwrites the server binary with one whose pages never hydrate. Not
+# exported: cargo-leptos appends its own flags to RUSTFLAGS, and doubled flags rebuild everything.
+cargo_like_leptos() {
+  RUSTFLAGS="--cfg erase_components" LEPTOS_OUTPUT_NAME="trustwatch" cargo "$@"
+}
 
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }

@@ -32,8 +32,7 @@ ensure_database() {
     # The checkout is not reachable for the postgres user; keep the cluster beside it instead.
     PG_PRIVATE_DATA="/var/tmp/trustwatch-$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1)/postgres"
   fi
-  # One port per data folder, so two checkouts on one machine do not collide.
-  local port=$((55000 + $(printf '%s' "$PG_PRIVATE_DATA" | cksum | cut -d' ' -f1) % 900))
+  local port
   if [ ! -f "$PG_PRIVATE_DATA/PG_VERSION" ]; then
     say "creating a private PostgreSQL cluster in $PG_PRIVATE_DATA"
     mkdir -p "$PG_PRIVATE_DATA"
@@ -41,7 +40,14 @@ ensure_database() {
     chmod 700 "$PG_PRIVATE_DATA"
     as_pg_owner "$PG_PRIVATE_BIN/initdb" -D "$PG_PRIVATE_DATA" -U postgres --auth=trust -E UTF8 >/dev/null
   fi
-  if ! as_pg_owner "$PG_PRIVATE_BIN/pg_ctl" -D "$PG_PRIVATE_DATA" status >/dev/null 2>&1; then
+  if as_pg_owner "$PG_PRIVATE_BIN/pg_ctl" -D "$PG_PRIVATE_DATA" status >/dev/null 2>&1; then
+    # Already running (a run in another terminal): its port is on line 4 of postmaster.pid.
+    port="$(sed -n 4p "$PG_PRIVATE_DATA/postmaster.pid")"
+  else
+    # One port per data folder, so two checkouts on one machine do not collide; if something
+    # else holds it (a cluster orphaned by a killed run, say), take the next free one.
+    port=$((55000 + $(printf '%s' "$PG_PRIVATE_DATA" | cksum | cut -d' ' -f1) % 900))
+    while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
     say "starting the private PostgreSQL on 127.0.0.1:$port"
     as_pg_owner "$PG_PRIVATE_BIN/pg_ctl" -D "$PG_PRIVATE_DATA" -l "$PG_PRIVATE_DATA/server.log" -w \
       -o "-p $port -k $PG_PRIVATE_DATA -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null ||

@@ -18,6 +18,11 @@ pub enum TokenCommand {
     },
     /// List tokens (never their values).
     List,
+    /// Revoke a token by name; requests carrying it are refused from now on.
+    Revoke {
+        #[arg(long)]
+        name: String,
+    },
 }
 
 pub async fn run(settings: &Settings, cmd: TokenCommand) -> anyhow::Result<()> {
@@ -52,6 +57,15 @@ pub async fn run(settings: &Settings, cmd: TokenCommand) -> anyhow::Result<()> {
                     .unwrap_or_default()
             );
             println!("{}", secret.expose());
+        }
+        TokenCommand::Revoke { name } => {
+            let token = service::tokens::list(&pool)
+                .await?
+                .into_iter()
+                .find(|t| t.name == name && t.revoked_at.is_none())
+                .ok_or_else(|| anyhow::anyhow!("no active token named {name:?}"))?;
+            service::tokens::revoke(&pool, &service::Actor::cli(), token.id).await?;
+            println!("revoked token {name:?}");
         }
         TokenCommand::List => {
             for t in service::tokens::list(&pool).await? {
