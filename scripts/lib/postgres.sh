@@ -71,7 +71,7 @@ stop_private_database() {
 fresh_database_url() {
   local base="$1" db="$2"
   local admin_url="${base%/*}/postgres"
-  psql "$admin_url" -qAt -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" -c "CREATE DATABASE \"$db\"" >/dev/null ||
+  PGOPTIONS="-c client_min_messages=warning" psql "$admin_url" -qAt -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" -c "CREATE DATABASE \"$db\"" >/dev/null ||
     die "could not create database $db"
   printf '%s/%s' "${base%/*}" "$db"
 }
