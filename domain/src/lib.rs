@@ -5,6 +5,7 @@
 //! constructors, so the rest of the system only ever holds valid ones.
 
 pub mod audit;
+pub mod classify;
 pub mod email;
 pub mod engine;
 pub mod fingerprint;
