@@ -18,6 +18,7 @@ pub mod role;
 pub mod simple_signing;
 pub mod token_scope;
 pub mod verification_event;
+pub mod wire;
 
 pub use audit::{AuditEntry, AuditRecord, ChainBreak, ChainStatus, ChainVerifier};
 pub use email::Email;

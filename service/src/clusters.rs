@@ -86,6 +86,64 @@ fn guess_environment(name: &str) -> &'static str {
     }
 }
 
+/// What a cluster says about itself when it checks in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Heartbeat {
+    pub cluster: String,
+    pub engine: Option<String>,
+    pub enforcement_mode: Option<String>,
+    pub bundle_version: Option<i64>,
+}
+
+/// Records a heartbeat: the cluster is alive, runs this engine in this mode, on this bundle.
+pub async fn heartbeat(
+    pool: &PgPool,
+    actor: &Actor,
+    beat: &Heartbeat,
+    register_unknown: bool,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    if let Some(mode) = &beat.enforcement_mode {
+        if !matches!(mode.as_str(), "enforce" | "warn" | "audit") {
+            return Err(ServiceError::Invalid(format!(
+                "enforcement_mode {mode:?} is not one of enforce, warn, audit"
+            )));
+        }
+    }
+    let mut tx = pool.begin().await?;
+    let known: Option<Uuid> = sqlx::query_scalar("SELECT id FROM clusters WHERE name = $1")
+        .bind(&beat.cluster)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let id = match known {
+        Some(id) => id,
+        None if register_unknown => register(&mut tx, actor, &beat.cluster, None).await?,
+        None => {
+            return Err(ServiceError::Forbidden(format!(
+                "cluster {:?} is not registered and this token may not register clusters",
+                beat.cluster
+            )))
+        }
+    };
+    sqlx::query(
+        "UPDATE clusters
+            SET engine = coalesce($2, engine),
+                enforcement_mode = coalesce($3, enforcement_mode),
+                bundle_version = coalesce($4, bundle_version),
+                last_report_at = greatest(last_report_at, $5)
+          WHERE id = $1",
+    )
+    .bind(id)
+    .bind(&beat.engine)
+    .bind(&beat.enforcement_mode)
+    .bind(beat.bundle_version)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 pub async fn list(pool: &PgPool) -> Result<Vec<Cluster>, ServiceError> {
     Ok(sqlx::query_as(
         "SELECT id, name, environment, engine, enforcement_mode, bundle_version, registered_at, last_report_at

@@ -46,6 +46,8 @@ pub struct TokenPrincipal {
     pub scopes: Vec<TokenScope>,
     pub cluster_id: Option<Uuid>,
     pub cluster: Option<String>,
+    /// May report for clusters Trustwatch has not seen yet, registering them.
+    pub may_register_clusters: bool,
 }
 
 impl TokenPrincipal {
@@ -83,6 +85,7 @@ pub async fn create(
     name: &str,
     scopes: &[TokenScope],
     cluster: Option<&str>,
+    may_register_clusters: bool,
 ) -> Result<(ApiToken, TokenSecret), ServiceError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
@@ -111,8 +114,9 @@ pub async fn create(
     };
     let id = Uuid::now_v7();
     sqlx::query(
-        "INSERT INTO api_tokens (id, name, token_hash, token_prefix, scopes, cluster_id, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO api_tokens (id, name, token_hash, token_prefix, scopes, cluster_id, created_by,
+                                 may_register_clusters)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(id)
     .bind(name)
@@ -121,6 +125,7 @@ pub async fn create(
     .bind(&scope_names)
     .bind(cluster_id)
     .bind(&actor.label)
+    .bind(may_register_clusters)
     .execute(&mut *tx)
     .await
     .map_err(|e| ServiceError::unique_violation(e, format!("a token named {name:?} already exists")))?;
@@ -129,7 +134,12 @@ pub async fn create(
         actor,
         "token.created",
         &format!("token:{name}"),
-        json!({ "scopes": scope_names, "cluster": cluster, "prefix": token_prefix }),
+        json!({
+            "scopes": scope_names,
+            "cluster": cluster,
+            "prefix": token_prefix,
+            "may_register_clusters": may_register_clusters,
+        }),
     )
     .await?;
     tx.commit().await?;
@@ -213,9 +223,10 @@ pub async fn authenticate(
         scopes: Vec<String>,
         cluster_id: Option<Uuid>,
         cluster: Option<String>,
+        may_register_clusters: bool,
     }
     let found: Option<Found> = sqlx::query_as(
-        "SELECT t.id, t.name, t.scopes, t.cluster_id, c.name AS cluster
+        "SELECT t.id, t.name, t.scopes, t.cluster_id, c.name AS cluster, t.may_register_clusters
            FROM api_tokens t LEFT JOIN clusters c ON c.id = t.cluster_id
           WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
     )
@@ -236,5 +247,6 @@ pub async fn authenticate(
         scopes: parse_scopes(&f.scopes)?,
         cluster_id: f.cluster_id,
         cluster: f.cluster,
+        may_register_clusters: f.may_register_clusters,
     }))
 }

@@ -226,6 +226,10 @@ fn Tokens() -> impl IntoView {
                         .collect_view()}
                 </fieldset>
                 <label>"Bound to cluster (optional)" <input name="cluster" placeholder="prod-eu-1" /></label>
+                <label class="check">
+                    <input type="checkbox" name="register_clusters" value="on" />
+                    "May register new clusters"
+                </label>
                 <button type="submit" class="primary">"Create token"</button>
             </ActionForm>
         </section>

@@ -15,6 +15,9 @@ pub enum TokenCommand {
         /// Bind the token to one cluster (registered if new).
         #[arg(long)]
         cluster: Option<String>,
+        /// Let the token report for clusters not seen before, registering them.
+        #[arg(long)]
+        register_clusters: bool,
     },
     /// List tokens (never their values).
     List,
@@ -32,6 +35,7 @@ pub async fn run(settings: &Settings, cmd: TokenCommand) -> anyhow::Result<()> {
             name,
             scopes,
             cluster,
+            register_clusters,
         } => {
             let scopes = TokenScope::parse_list(&scopes.join(","))?;
             let (token, secret) = service::tokens::create(
@@ -40,6 +44,7 @@ pub async fn run(settings: &Settings, cmd: TokenCommand) -> anyhow::Result<()> {
                 &name,
                 &scopes,
                 cluster.as_deref(),
+                register_clusters,
             )
             .await?;
             eprintln!(

@@ -1,17 +1,28 @@
 //! The machine APIs under `/api/v1`: stable URLs, bearer tokens, problem+json errors.
 
+mod admission_messages;
 mod auth;
+mod batch;
 mod clusters;
+mod heartbeat;
+mod openapi;
 pub mod problem;
+mod signing_events;
+mod verification_events;
 
 pub use auth::Bearer;
 
 use app::state::AppState;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/clusters", get(clusters::list))
+        .route("/clusters/heartbeat", post(heartbeat::post))
+        .route("/verification-events", post(verification_events::post))
+        .route("/signing-events", post(signing_events::post))
+        .route("/admission-messages", post(admission_messages::post))
+        .route("/openapi.json", get(openapi::document))
         .fallback(|| async { problem::Problem::not_found("no such API route") })
 }

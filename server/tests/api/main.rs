@@ -5,6 +5,7 @@ mod helpers;
 
 mod audit;
 mod health;
+mod ingest;
 mod login;
 mod roles;
 mod tokens;

@@ -62,13 +62,20 @@ async fn tokens_are_checked_for_scope_and_revocation(pool: PgPool) {
         "ci",
         &[domain::TokenScope::IngestSigning],
         None,
+        false,
     )
     .await
     .unwrap();
-    let (reader_token, reader) =
-        service::tokens::create(&app.pool, &cli, "dash", &[domain::TokenScope::Read], None)
-            .await
-            .unwrap();
+    let (reader_token, reader) = service::tokens::create(
+        &app.pool,
+        &cli,
+        "dash",
+        &[domain::TokenScope::Read],
+        None,
+        false,
+    )
+    .await
+    .unwrap();
     let c = browser();
 
     let res = c.get(app.url("/api/v1/clusters")).send().await.unwrap();

@@ -9,6 +9,8 @@ pub async fn create_token(
     name: String,
     scopes: Vec<String>,
     cluster: Option<String>,
+    /// A checkbox: present (any value) when ticked.
+    register_clusters: Option<String>,
 ) -> Result<CreatedToken, AppError> {
     let caller = crate::auth::require(domain::Role::Admin).await?;
     let state = crate::auth::state()?;
@@ -20,6 +22,7 @@ pub async fn create_token(
         &name,
         &scopes,
         cluster.as_deref().filter(|c| !c.trim().is_empty()),
+        register_clusters.is_some(),
     )
     .await?;
     Ok(CreatedToken {

@@ -12,6 +12,14 @@ use super::problem::Problem;
 pub struct Bearer(pub TokenPrincipal);
 
 impl Bearer {
+    /// The token as the audit log names it.
+    pub fn actor(&self) -> service::Actor {
+        service::Actor {
+            label: format!("token:{}", self.0.name),
+            source_ip: None,
+        }
+    }
+
     /// Refuses with 403 unless the token carries `scope`.
     pub fn require(&self, scope: TokenScope) -> Result<&TokenPrincipal, Problem> {
         if self.0.allows(scope) {

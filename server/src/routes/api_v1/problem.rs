@@ -13,6 +13,12 @@ pub struct Problem {
     #[serde(with = "status_code")]
     pub status: StatusCode,
     pub detail: String,
+    /// For a refused batch: the position of the first bad item …
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<usize>,
+    /// … and the field in it that is wrong.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 mod status_code {
@@ -36,7 +42,54 @@ impl Problem {
             title,
             status,
             detail: detail.into(),
+            index: None,
+            field: None,
         }
+    }
+
+    /// Item `index` of a batch is invalid; nothing of the batch was stored.
+    pub fn invalid_item(index: usize, field: &str, message: &str) -> Self {
+        Self::invalid(format!(
+            "events[{index}].{field}: {message}; nothing of this batch was stored"
+        ))
+        .at(index, field)
+    }
+
+    /// Item `index` failed validation: 403 when the sender may not report it, else 422.
+    pub fn item(index: usize, e: &domain::wire::FieldError) -> Self {
+        if e.forbidden {
+            Self::forbidden(format!(
+                "events[{index}].{}: {}; nothing of this batch was stored",
+                e.field, e.message
+            ))
+            .at(index, &e.field)
+        } else {
+            Self::invalid_item(index, &e.field, &e.message)
+        }
+    }
+
+    fn at(mut self, index: usize, field: &str) -> Self {
+        self.index = Some(index);
+        self.field = Some(field.to_owned());
+        self
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "https://trustwatch.dev/problems/bad-request",
+            "Bad request",
+            detail,
+        )
+    }
+
+    pub fn too_large(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "https://trustwatch.dev/problems/too-large",
+            "Request too large",
+            detail,
+        )
     }
 
     pub fn unauthorized(detail: impl Into<String>) -> Self {

@@ -1,0 +1,57 @@
+//! Reading a batch of events: size limits, JSON shape, and per-item validation with the item's
+//! index, so a sender can find the bad one in a batch of thousands.
+
+use axum::body::Body;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use super::problem::Problem;
+
+/// The most events one request may carry.
+pub const MAX_BATCH: usize = 5000;
+/// The largest body accepted: room for a full batch of large events.
+pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+#[derive(Deserialize)]
+struct Envelope {
+    events: Vec<serde_json::Value>,
+}
+
+/// Reads `{"events": [...]}` and turns each item into a `T` with `validate`, refusing the whole
+/// batch at the first bad item.
+pub async fn read<R, T>(
+    body: Body,
+    validate: impl Fn(R) -> Result<T, domain::wire::FieldError>,
+) -> Result<Vec<T>, Problem>
+where
+    R: DeserializeOwned,
+{
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| {
+            Problem::too_large(format!(
+                "the body is larger than {MAX_BODY_BYTES} bytes; send smaller batches"
+            ))
+        })?;
+    let envelope: Envelope = serde_json::from_slice(&bytes).map_err(|e| {
+        Problem::bad_request(format!(
+            "the body is not a JSON object with an \"events\" list: {e}"
+        ))
+    })?;
+    if envelope.events.len() > MAX_BATCH {
+        return Err(Problem::too_large(format!(
+            "a batch holds at most {MAX_BATCH} events; this one has {}",
+            envelope.events.len()
+        )));
+    }
+    envelope
+        .events
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let raw: R = serde_json::from_value(v)
+                .map_err(|e| Problem::invalid_item(i, "(item)", &e.to_string()))?;
+            validate(raw).map_err(|f| Problem::item(i, &f))
+        })
+        .collect()
+}
