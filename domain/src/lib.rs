@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod classify;
+pub mod connaisseur;
 pub mod email;
 pub mod engine;
 pub mod fingerprint;
@@ -13,6 +14,7 @@ pub mod image;
 pub mod key_status;
 pub mod outcome;
 pub mod password;
+pub mod policy_report;
 pub mod reason;
 pub mod role;
 pub mod simple_signing;

@@ -4,8 +4,10 @@ mod admission_messages;
 mod auth;
 mod batch;
 mod clusters;
+mod connaisseur_alerts;
 mod heartbeat;
 mod openapi;
+mod policy_reports;
 pub mod problem;
 mod signing_events;
 mod verification_events;
@@ -23,6 +25,8 @@ pub fn router() -> Router<AppState> {
         .route("/verification-events", post(verification_events::post))
         .route("/signing-events", post(signing_events::post))
         .route("/admission-messages", post(admission_messages::post))
+        .route("/policy-reports", post(policy_reports::post))
+        .route("/connaisseur-alerts", post(connaisseur_alerts::post))
         .route("/openapi.json", get(openapi::document))
         .fallback(|| async { problem::Problem::not_found("no such API route") })
 }

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod adapters;
 mod audit;
 mod health;
 mod ingest;

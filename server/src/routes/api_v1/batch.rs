@@ -26,14 +26,7 @@ pub async fn read<R, T>(
 where
     R: DeserializeOwned,
 {
-    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|_| {
-            Problem::too_large(format!(
-                "the body is larger than {MAX_BODY_BYTES} bytes; send smaller batches"
-            ))
-        })?;
-    let envelope: Envelope = serde_json::from_slice(&bytes).map_err(|e| {
+    let envelope: Envelope = serde_json::from_value(read_document(body).await?).map_err(|e| {
         Problem::bad_request(format!(
             "the body is not a JSON object with an \"events\" list: {e}"
         ))
@@ -52,6 +45,34 @@ where
             let raw: R = serde_json::from_value(v)
                 .map_err(|e| Problem::invalid_item(i, "(item)", &e.to_string()))?;
             validate(raw).map_err(|f| Problem::item(i, &f))
+        })
+        .collect()
+}
+
+/// Reads a whole JSON document, within the body size limit.
+pub async fn read_document(body: Body) -> Result<serde_json::Value, Problem> {
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| {
+            Problem::too_large(format!(
+                "the body is larger than {MAX_BODY_BYTES} bytes; send smaller batches"
+            ))
+        })?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| Problem::bad_request(format!("the body is not valid JSON: {e}")))
+}
+
+/// Validates events an adapter produced, refusing all at the first bad one.
+pub fn validate_all(
+    raws: &[domain::wire::RawVerificationEvent],
+    now: chrono::DateTime<chrono::Utc>,
+    bound_cluster: Option<&str>,
+) -> Result<Vec<domain::VerificationEvent>, Problem> {
+    raws.iter()
+        .enumerate()
+        .map(|(i, raw)| {
+            raw.validate(now, bound_cluster)
+                .map_err(|f| Problem::item(i, &f))
         })
         .collect()
 }
