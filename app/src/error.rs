@@ -19,6 +19,8 @@ pub enum AppError {
     Conflict(String),
     #[error("something went wrong on our side; it has been logged")]
     Internal,
+    #[error("the database is unavailable right now; nothing was changed; try again shortly")]
+    Unavailable,
     #[error("the request could not be completed: {0}")]
     Transport(String),
 }
@@ -35,6 +37,11 @@ impl FromServerFnError for AppError {
 impl From<service::ServiceError> for AppError {
     fn from(e: service::ServiceError) -> Self {
         use service::ServiceError as S;
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "database unavailable");
+            set_status(http::StatusCode::SERVICE_UNAVAILABLE);
+            return AppError::Unavailable;
+        }
         let (status, app) = match e {
             S::Invalid(m) => (http::StatusCode::UNPROCESSABLE_ENTITY, AppError::Invalid(m)),
             S::NotFound(m) => (http::StatusCode::NOT_FOUND, AppError::NotFound(m)),

@@ -38,13 +38,20 @@ impl ServiceError {
         }
     }
 
-    /// True when the database could not be reached or answered too slowly, so the caller can ask
-    /// the client to retry instead of reporting a failure.
+    /// True when the database could not be reached, dropped the connection or answered too
+    /// slowly, so the caller can ask the client to retry instead of reporting a failure. Errors
+    /// of the conversation itself (`Tls`, `Protocol`) count too: a peer that accepts and hangs
+    /// up, as a restarting database or a proxy in front of it does, produces them.
     pub fn is_unavailable(&self) -> bool {
         matches!(
             self,
             ServiceError::Database(
-                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
+                sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Io(_)
+                    | sqlx::Error::Tls(_)
+                    | sqlx::Error::Protocol(_)
+                    | sqlx::Error::WorkerCrashed
             )
         )
     }

@@ -443,7 +443,69 @@ async fn the_openapi_document_describes_the_routes(pool: PgPool) {
         "/admission-messages",
         "/clusters/heartbeat",
         "/clusters",
+        "/policy-reports",
+        "/connaisseur-alerts",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} is documented");
     }
+}
+
+#[sqlx::test(migrator = "service::MIGRATOR")]
+async fn a_database_outage_answers_503_and_loses_nothing(pool: PgPool) {
+    use crate::helpers::{database_address, DbProxy};
+
+    let proxy = DbProxy::start(database_address(&pool)).await;
+    let app = spawn_app(proxy.pool_like(&pool)).await;
+    let t = token(
+        &app,
+        "eu",
+        &[TokenScope::IngestVerification],
+        Some("prod-eu-1"),
+        false,
+    )
+    .await;
+    let first: Vec<Value> = ids(2).iter().map(|id| event(id, None)).collect();
+    let second: Vec<Value> = ids(3).iter().map(|id| event(id, None)).collect();
+    let res = post(
+        &app,
+        "/api/v1/verification-events",
+        &t,
+        &json!({"events": first}),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+
+    proxy.down();
+    let res = post(
+        &app,
+        "/api/v1/verification-events",
+        &t,
+        &json!({"events": second}),
+    )
+    .await;
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers()["retry-after"], "5");
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    let res = reqwest::get(app.url("/readyz")).await.unwrap();
+    assert_eq!(res.status(), 503);
+
+    // The sender retries once the database is back: everything arrives exactly once.
+    proxy.up();
+    let res = post(
+        &app,
+        "/api/v1/verification-events",
+        &t,
+        &json!({"events": second}),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.json::<Value>().await.unwrap(),
+        json!({"accepted": 3, "duplicates": 0})
+    );
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM verification_events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(total, 5);
 }

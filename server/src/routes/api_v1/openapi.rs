@@ -45,6 +45,29 @@ pub fn spec() -> Value {
             "/verification-events": {"post": ingest("Report admission outcomes", "ingest:verification", "VerificationEvent")},
             "/admission-messages": {"post": ingest("Report other engines' denial and warning texts, classified by Trustwatch", "ingest:verification", "AdmissionMessage")},
             "/signing-events": {"post": ingest("Report key usage from CI and signers", "ingest:signing", "SigningEvent")},
+            "/policy-reports": {"post": {
+                "summary": "Report Kyverno PolicyReports/ClusterPolicyReports (wgpolicyk8s.io/v1alpha2) or OpenReports Reports (openreports.io/v1alpha1), one or a List",
+                "description": "Needs `ingest:verification`. Image-verification results become events (ids derived from the result, so a resent report stores nothing new); other results are counted as skipped.",
+                "parameters": [{"name": "cluster", "in": "query", "required": false, "schema": {"type": "string"}, "description": "the reporting cluster, for a token not bound to one"}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["apiVersion", "kind"]}}}},
+                "responses": {
+                    "200": {"description": "stored", "content": {"application/json": {"schema": {"type": "object", "properties": {"accepted": {"type": "integer"}, "duplicates": {"type": "integer"}, "skipped": {"type": "integer"}}}}}},
+                    "401": {"$ref": "#/components/responses/Problem"}, "403": {"$ref": "#/components/responses/Problem"},
+                    "413": {"$ref": "#/components/responses/Problem"}, "422": {"$ref": "#/components/responses/Problem"}, "503": {"$ref": "#/components/responses/Problem"}
+                }
+            }},
+            "/connaisseur-alerts": {"post": {
+                "summary": "Receive Connaisseur's alert webhook (a template that sends each variable under its own name)",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["alert_message", "images"], "properties": {
+                    "alert_message": {"type": "string"}, "cluster": {"type": "string"}, "namespace": {"type": "string"},
+                    "timestamp": {"type": "string"}, "request_id": {"type": "string"},
+                    "images": {"description": "a list, or Connaisseur's rendering of one"}
+                }}}}},
+                "responses": {
+                    "200": {"description": "stored", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IngestResult"}}}},
+                    "401": {"$ref": "#/components/responses/Problem"}, "403": {"$ref": "#/components/responses/Problem"}, "422": {"$ref": "#/components/responses/Problem"}
+                }
+            }},
             "/clusters/heartbeat": {"post": {
                 "summary": "A cluster reports that it is alive, its engine, mode and trust-bundle version",
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Heartbeat"}}}},
