@@ -35,6 +35,8 @@ pub struct Settings {
     pub database_max_connections: u32,
     /// Where cargo-leptos put the compiled site (`pkg/`, CSS, public files).
     pub site_root: PathBuf,
+    /// Raw verification events older than this are dropped (hourly rollups are kept).
+    pub event_retention_days: i64,
 }
 
 impl Default for Settings {
@@ -52,6 +54,7 @@ impl Default for Settings {
             trust_forwarded_for: false,
             database_max_connections: 16,
             site_root: PathBuf::from("target/site"),
+            event_retention_days: 400,
         }
     }
 }
@@ -122,6 +125,9 @@ impl Settings {
         if let Some(v) = var("TRUSTWATCH_DATABASE_MAX_CONNECTIONS") {
             self.database_max_connections = parse("TRUSTWATCH_DATABASE_MAX_CONNECTIONS", v)?;
         }
+        if let Some(v) = var("TRUSTWATCH_EVENT_RETENTION_DAYS") {
+            self.event_retention_days = parse("TRUSTWATCH_EVENT_RETENTION_DAYS", v)?;
+        }
         if let Some(v) = var("TRUSTWATCH_SITE_ROOT") {
             self.site_root = PathBuf::from(v);
         }
@@ -134,6 +140,9 @@ impl Settings {
         }
         if self.login_max_failures_per_account < 1 || self.login_max_failures_per_address < 1 {
             bail!("login failure limits must be at least 1");
+        }
+        if self.event_retention_days < 31 {
+            bail!("event_retention_days must be at least 31 (partitions are monthly)");
         }
         if self.login_window_minutes < 1 || self.stale_after_minutes < 1 {
             bail!("login_window_minutes and stale_after_minutes must be at least 1");

@@ -21,7 +21,7 @@ pub async fn connect(database_url: &str, max_connections: u32) -> Result<PgPool,
 /// Applies pending migrations and prepares the coming months' event partitions.
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     MIGRATOR.run(pool).await?;
-    sqlx::query("SELECT ensure_verification_event_partitions(12, 3)")
+    sqlx::query("SELECT ensure_verification_event_partitions(1, 3)")
         .execute(pool)
         .await?;
     Ok(())

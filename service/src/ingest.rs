@@ -98,8 +98,12 @@ pub async fn record_verification_events(
         );
         observed.push(e.observed_at);
     }
-    let inserted = sqlx::query(
-        "INSERT INTO verification_events
+    // One statement stores the batch and adds it to the hourly rollup: only the rows that were
+    // new are counted, and the rollup rows are updated in a fixed order so concurrent batches
+    // cannot deadlock.
+    let inserted: i64 = sqlx::query_scalar(
+        "WITH inserted AS (
+         INSERT INTO verification_events
              (id, cluster_id, namespace, workload_kind, workload_name, image, repository, digest,
               outcome, reason, engine, policy, message, checks, key_fingerprints, observed_at, received_at)
          SELECT id, cluster_id, namespace, kind, workload, image, repository, digest, outcome, reason,
@@ -111,7 +115,17 @@ pub async fn record_verification_events(
                        $13::text[], $14::jsonb[], $15::text[], $16::timestamptz[])
                 AS t(id, cluster_id, namespace, kind, workload, image, repository, digest, outcome,
                      reason, engine, policy, message, checks, keys, observed_at)
-         ON CONFLICT (id, observed_at) DO NOTHING",
+         ON CONFLICT (id, observed_at) DO NOTHING
+         RETURNING observed_at, cluster_id, outcome, reason, engine
+         ), rolled AS (
+         INSERT INTO verification_hourly (hour, cluster_id, outcome, reason, engine, events)
+         SELECT date_trunc('hour', observed_at), cluster_id, outcome, reason, engine, count(*)
+           FROM inserted GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+         ON CONFLICT (hour, cluster_id, outcome, reason, engine)
+         DO UPDATE SET events = verification_hourly.events + EXCLUDED.events
+         RETURNING 1
+         )
+         SELECT count(*) FROM inserted",
     )
     .bind(&ids)
     .bind(&cluster)
@@ -130,9 +144,9 @@ pub async fn record_verification_events(
     .bind(&keys)
     .bind(&observed)
     .bind(received_at)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+    .fetch_one(&mut *tx)
+    .await?;
+    let inserted = inserted as u64;
 
     let reporting: Vec<Uuid> = cluster_ids.values().copied().collect();
     sqlx::query(

@@ -12,6 +12,7 @@ pub mod error;
 pub mod ingest;
 pub mod keys;
 pub mod login;
+pub mod maintenance;
 pub mod overview;
 pub mod password;
 pub mod tokens;

@@ -509,3 +509,96 @@ async fn a_database_outage_answers_503_and_loses_nothing(pool: PgPool) {
         .unwrap();
     assert_eq!(total, 5);
 }
+
+#[sqlx::test(migrator = "service::MIGRATOR")]
+async fn hourly_rollups_count_each_event_once(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let t = token(
+        &app,
+        "eu",
+        &[TokenScope::IngestVerification],
+        Some("prod-eu-1"),
+        false,
+    )
+    .await;
+    let batch: Vec<Value> = ids(4).iter().map(|id| event(id, None)).collect();
+    let mut admitted = event(&ids(1)[0], None);
+    admitted["outcome"] = json!("admitted");
+    admitted["reason"] = json!("admitted");
+    for body in [
+        json!({"events": batch}),
+        json!({"events": batch}),
+        json!({"events": [admitted]}),
+    ] {
+        assert_eq!(
+            post(&app, "/api/v1/verification-events", &t, &body)
+                .await
+                .status(),
+            200
+        );
+    }
+    let rollup: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT outcome, reason, sum(events)::bigint FROM verification_hourly GROUP BY 1, 2 ORDER BY 1",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        rollup,
+        vec![
+            ("admitted".into(), "admitted".into(), 1),
+            ("rejected".into(), "unsigned".into(), 4)
+        ],
+        "duplicates are not counted twice"
+    );
+}
+
+#[sqlx::test(migrator = "service::MIGRATOR")]
+async fn retention_drops_old_months_and_keeps_rollups(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let t = token(
+        &app,
+        "eu",
+        &[TokenScope::IngestVerification],
+        Some("prod-eu-1"),
+        false,
+    )
+    .await;
+    let mut old = event(&ids(1)[0], None);
+    old["observed_at"] = json!((chrono::Utc::now() - chrono::Duration::days(300)).to_rfc3339());
+    let recent = event(&ids(1)[0], None);
+    let res = post(
+        &app,
+        "/api/v1/verification-events",
+        &t,
+        &json!({"events": [old, recent]}),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(stored(&app).await, 2);
+
+    let report =
+        service::maintenance::run(&app.pool, chrono::Utc::now(), chrono::Duration::days(200))
+            .await
+            .unwrap();
+    assert!(!report.dropped_partitions.is_empty());
+    assert_eq!(stored(&app).await, 1, "the old month is gone");
+    let rolled: i64 = sqlx::query_scalar("SELECT sum(events)::bigint FROM verification_hourly")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(rolled, 2, "rollups outlive the raw events");
+    // Running again is harmless, and next months' partitions exist.
+    service::maintenance::run(&app.pool, chrono::Utc::now(), chrono::Duration::days(200))
+        .await
+        .unwrap();
+    let ahead = (chrono::Utc::now() + chrono::Duration::days(62))
+        .format("verification_events_%Y_%m")
+        .to_string();
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+        .bind(&ahead)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(exists, "{ahead} prepared");
+}
