@@ -2,6 +2,7 @@
 //! against `DATABASE_URL`.
 
 mod admin;
+mod bench;
 mod demo;
 mod migrate;
 mod serve;
@@ -43,6 +44,9 @@ enum Command {
     Token(token::TokenCommand),
     /// Load the demo fleet (once; later runs leave the data alone).
     Demo,
+    /// Measure a running server (see scripts/bench).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -54,6 +58,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin(cmd) => admin::run(&settings, cmd).await,
         Command::Token(cmd) => token::run(&settings, cmd).await,
         Command::Demo => demo::run(&settings).await,
+        Command::Bench(cmd) => bench::run(cmd).await,
     }
 }
 

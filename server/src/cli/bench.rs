@@ -1,0 +1,158 @@
+//! `trustwatch bench ingest`: pushes verification events to a running server over HTTP, in
+//! batches from concurrent clients, and reports throughput and batch latency. `scripts/bench`
+//! starts a release server against a fresh database and runs this against it.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Verification-event ingestion through `POST /api/v1/verification-events`.
+    Ingest(IngestArgs),
+}
+
+#[derive(Args)]
+pub struct IngestArgs {
+    /// The server, e.g. http://127.0.0.1:3000
+    #[arg(long)]
+    server: String,
+    /// An `ingest:verification` token bound to a cluster (TRUSTWATCH_TOKEN).
+    #[arg(long, env = "TRUSTWATCH_TOKEN", hide_env_values = true)]
+    token: String,
+    #[arg(long, default_value_t = 2_000_000)]
+    events: u64,
+    #[arg(long, default_value_t = 1000)]
+    batch: u64,
+    #[arg(long, default_value_t = 8)]
+    clients: u64,
+}
+
+pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
+    match cmd {
+        BenchCommand::Ingest(args) => ingest(args).await,
+    }
+}
+
+async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
+    if args.batch == 0 || args.clients == 0 || args.events < args.batch {
+        bail!("--events must be at least --batch, and --batch and --clients above zero");
+    }
+    let batches = args.events / args.batch;
+    let url = format!(
+        "{}/api/v1/verification-events",
+        args.server.trim_end_matches('/')
+    );
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.clients as usize)
+        .build()?;
+    let next = Arc::new(AtomicU64::new(0));
+    let accepted = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..args.clients {
+        let (client, url, token, next, accepted) = (
+            client.clone(),
+            url.clone(),
+            args.token.clone(),
+            next.clone(),
+            accepted.clone(),
+        );
+        let size = args.batch;
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            loop {
+                let n = next.fetch_add(1, Ordering::SeqCst);
+                if n >= batches {
+                    break;
+                }
+                let body = batch_body(n, size);
+                let t0 = Instant::now();
+                let res = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .context("sending a batch")?;
+                let status = res.status();
+                let answer: serde_json::Value = res.json().await.context("reading the answer")?;
+                if !status.is_success() {
+                    bail!("batch {n} refused with {status}: {answer}");
+                }
+                latencies.push(t0.elapsed());
+                accepted.fetch_add(answer["accepted"].as_u64().unwrap_or(0), Ordering::Relaxed);
+            }
+            anyhow::Ok(latencies)
+        }));
+    }
+    let mut latencies: Vec<Duration> = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await??);
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    let pct = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p).round() as usize];
+    let total = batches * args.batch;
+    println!(
+        "events sent:       {total} in {} batches of {} from {} clients",
+        batches, args.batch, args.clients
+    );
+    println!("events stored:     {}", accepted.load(Ordering::Relaxed));
+    println!("elapsed:           {:.1} s", elapsed.as_secs_f64());
+    println!(
+        "throughput:        {:.0} events/s",
+        total as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "batch latency p50: {:.1} ms",
+        pct(0.50).as_secs_f64() * 1000.0
+    );
+    println!(
+        "batch latency p99: {:.1} ms",
+        pct(0.99).as_secs_f64() * 1000.0
+    );
+    Ok(())
+}
+
+/// Batch `n`: realistic events (mostly admitted, some refusals with the engine's text), ids
+/// unique across the run, times spread over the last hour.
+fn batch_body(n: u64, size: u64) -> String {
+    const REPOS: [&str; 4] = [
+        "payments/api",
+        "payments/worker",
+        "web/frontend",
+        "data/etl",
+    ];
+    let now = chrono::Utc::now();
+    let events: Vec<serde_json::Value> = (0..size)
+        .map(|i| {
+            let k = n * size + i;
+            let repo = REPOS[(k % 4) as usize];
+            let rejected = k % 10 == 0;
+            let mut e = json!({
+                "id": uuid::Uuid::now_v7().to_string(),
+                "namespace": repo.split('/').next().unwrap_or("default"),
+                "workload": {"kind": "Deployment", "name": repo.rsplit('/').next().unwrap_or("app")},
+                "image": format!("registry.example.com/{repo}:1.{}.0", k % 50),
+                "digest": format!("sha256:{:064x}", k % 5000),
+                "outcome": if rejected { "rejected" } else { "admitted" },
+                "reason": if rejected { "unsigned" } else { "admitted" },
+                "engine": "kyverno",
+                "policy": "require-signed",
+                "keys": [format!("sha256:{:064x}", k % 7)],
+                "observed_at": (now - chrono::Duration::milliseconds((k % 3_600_000) as i64)).to_rfc3339(),
+            });
+            if rejected {
+                e["message"] = json!(format!("failed to verify image registry.example.com/{repo}: no signatures found"));
+            }
+            e
+        })
+        .collect();
+    json!({ "events": events }).to_string()
+}
