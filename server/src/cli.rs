@@ -5,6 +5,7 @@ mod admin;
 mod bench;
 mod demo;
 mod migrate;
+mod report;
 mod serve;
 mod token;
 
@@ -44,6 +45,9 @@ enum Command {
     Token(token::TokenCommand),
     /// Load the demo fleet (once; later runs leave the data alone).
     Demo,
+    /// Send events from a file or standard input to a server (native JSON lines, or policy
+    /// reports in YAML/JSON), with retries and progress.
+    Report(report::ReportArgs),
     /// Measure a running server (see scripts/bench).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -59,6 +63,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(cmd) => token::run(&settings, cmd).await,
         Command::Demo => demo::run(&settings).await,
         Command::Bench(cmd) => bench::run(cmd).await,
+        Command::Report(args) => report::run(args).await,
     }
 }
 
