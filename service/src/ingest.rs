@@ -118,10 +118,10 @@ pub async fn record_verification_events(
          ON CONFLICT (id, observed_at) DO NOTHING
          RETURNING observed_at, cluster_id, outcome, reason, engine
          ), rolled AS (
-         INSERT INTO verification_hourly (hour, cluster_id, outcome, reason, engine, events)
-         SELECT date_trunc('hour', observed_at), cluster_id, outcome, reason, engine, count(*)
+         INSERT INTO verification_hourly (hour, cluster_id, outcome, reason, engine, shard, events)
+         SELECT date_trunc('hour', observed_at), cluster_id, outcome, reason, engine, $18, count(*)
            FROM inserted GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
-         ON CONFLICT (hour, cluster_id, outcome, reason, engine)
+         ON CONFLICT (hour, cluster_id, outcome, reason, engine, shard)
          DO UPDATE SET events = verification_hourly.events + EXCLUDED.events
          RETURNING 1
          )
@@ -144,23 +144,37 @@ pub async fn record_verification_events(
     .bind(&keys)
     .bind(&observed)
     .bind(received_at)
+    .bind(rollup_shard())
     .fetch_one(&mut *tx)
     .await?;
     let inserted = inserted as u64;
 
+    tx.commit().await?;
+
+    // "Last seen" is a marker, not part of the batch: set after the commit, and at most every few
+    // seconds, so concurrent batches of one cluster do not queue on its row.
     let reporting: Vec<Uuid> = cluster_ids.values().copied().collect();
     sqlx::query(
-        "UPDATE clusters SET last_report_at = greatest(last_report_at, $2) WHERE id = ANY($1)",
+        "UPDATE clusters SET last_report_at = $2
+          WHERE id = ANY($1)
+            AND (last_report_at IS NULL OR last_report_at < $2 - interval '5 seconds')",
     )
     .bind(&reporting)
     .bind(received_at)
-    .execute(&mut *tx)
+    .execute(pool)
     .await?;
-    tx.commit().await?;
     Ok(IngestReport {
         accepted: inserted,
         duplicates: n as u64 - inserted,
     })
+}
+
+/// How many rows each hourly count is spread over (see the `verification_hourly` migration).
+const ROLLUP_SHARDS: i16 = 8;
+
+fn rollup_shard() -> i16 {
+    use rand::Rng;
+    rand::thread_rng().gen_range(0..ROLLUP_SHARDS)
 }
 
 /// Stores a batch of signing events, all or nothing. `recorded_at` is Trustwatch's own clock at

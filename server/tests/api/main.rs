@@ -8,5 +8,6 @@ mod audit;
 mod health;
 mod ingest;
 mod login;
+mod report;
 mod roles;
 mod tokens;

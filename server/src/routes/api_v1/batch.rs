@@ -12,9 +12,12 @@ pub const MAX_BATCH: usize = 5000;
 /// The largest body accepted: room for a full batch of large events.
 pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
+/// Items are kept as raw JSON slices and each parsed once, straight into its own type: no
+/// intermediate tree, and a bad item is still known by its index.
 #[derive(Deserialize)]
-struct Envelope {
-    events: Vec<serde_json::Value>,
+struct Envelope<'a> {
+    #[serde(borrow)]
+    events: Vec<&'a serde_json::value::RawValue>,
 }
 
 /// Reads `{"events": [...]}` and turns each item into a `T` with `validate`, refusing the whole
@@ -26,7 +29,8 @@ pub async fn read<R, T>(
 where
     R: DeserializeOwned,
 {
-    let envelope: Envelope = serde_json::from_value(read_document(body).await?).map_err(|e| {
+    let bytes = read_bytes(body).await?;
+    let envelope: Envelope = serde_json::from_slice(&bytes).map_err(|e| {
         Problem::bad_request(format!(
             "the body is not a JSON object with an \"events\" list: {e}"
         ))
@@ -42,22 +46,27 @@ where
         .into_iter()
         .enumerate()
         .map(|(i, v)| {
-            let raw: R = serde_json::from_value(v)
+            let raw: R = serde_json::from_str(v.get())
                 .map_err(|e| Problem::invalid_item(i, "(item)", &e.to_string()))?;
             validate(raw).map_err(|f| Problem::item(i, &f))
         })
         .collect()
 }
 
-/// Reads a whole JSON document, within the body size limit.
-pub async fn read_document(body: Body) -> Result<serde_json::Value, Problem> {
-    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+/// Reads the body, within the size limit.
+async fn read_bytes(body: Body) -> Result<axum::body::Bytes, Problem> {
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|_| {
             Problem::too_large(format!(
                 "the body is larger than {MAX_BODY_BYTES} bytes; send smaller batches"
             ))
-        })?;
+        })
+}
+
+/// Reads a whole JSON document, within the body size limit.
+pub async fn read_document(body: Body) -> Result<serde_json::Value, Problem> {
+    let bytes = read_bytes(body).await?;
     serde_json::from_slice(&bytes)
         .map_err(|e| Problem::bad_request(format!("the body is not valid JSON: {e}")))
 }
