@@ -156,9 +156,11 @@ fn the_report_adapter_never_panics_on_odd_documents() {
                 json!({"seconds": rng.next() as i64, "nanos": rng.next()}),
             );
         }
+        let api = ["wgpolicyk8s.io/v1alpha2", "openreports.io/v1alpha1", "v1"][rng.below(3)];
+        let kind = ["PolicyReport", "ClusterPolicyReport", "Report", "List"][rng.below(4)];
         let doc = json!({
-            "apiVersion": ["wgpolicyk8s.io/v1alpha2", "openreports.io/v1alpha1", "v1"][rng.below(3)],
-            "kind": ["PolicyReport", "ClusterPolicyReport", "Report", "List"][rng.below(4)],
+            "apiVersion": api,
+            "kind": kind,
             "metadata": random_value(&mut rng, 1),
             "scope": random_value(&mut rng, 1),
             "results": [Value::Object(result)],

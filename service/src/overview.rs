@@ -1,6 +1,6 @@
 //! The numbers on the Overview page.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, DurationRound, Utc};
 use sqlx::PgPool;
 
 use crate::ServiceError;
@@ -38,18 +38,23 @@ pub struct Overview {
     pub keys_by_status: Vec<(String, i64)>,
 }
 
-/// Everything the Overview shows, for the 24 hours before `now`.
+/// Everything the Overview shows, for the last 24 hours (whole hours, this one included).
 pub async fn load(pool: &PgPool, now: DateTime<Utc>) -> Result<Overview, ServiceError> {
-    let since = now - chrono::Duration::hours(24);
+    // Counts come from the hourly rollup, whose rows are stamped with the start of their hour:
+    // the period is the current hour and the 23 before it.
+    let hour = now
+        .duration_trunc(chrono::Duration::hours(1))
+        .unwrap_or(now);
+    let since = hour - chrono::Duration::hours(23);
     let clusters: Vec<ClusterStatus> = sqlx::query_as(
         "SELECT c.name, c.environment, c.engine, c.enforcement_mode, c.bundle_version, c.last_report_at,
-                count(*) FILTER (WHERE e.outcome = 'admitted') AS admitted,
-                count(*) FILTER (WHERE e.outcome = 'rejected') AS rejected,
-                count(*) FILTER (WHERE e.outcome = 'warned')   AS warned,
-                count(*) FILTER (WHERE e.outcome = 'error')    AS error
+                coalesce(sum(h.events) FILTER (WHERE h.outcome = 'admitted'), 0)::bigint AS admitted,
+                coalesce(sum(h.events) FILTER (WHERE h.outcome = 'rejected'), 0)::bigint AS rejected,
+                coalesce(sum(h.events) FILTER (WHERE h.outcome = 'warned'), 0)::bigint   AS warned,
+                coalesce(sum(h.events) FILTER (WHERE h.outcome = 'error'), 0)::bigint    AS error
            FROM clusters c
-           LEFT JOIN verification_events e
-                  ON e.cluster_id = c.id AND e.observed_at > $1 AND e.observed_at <= $2
+           LEFT JOIN verification_hourly h
+                  ON h.cluster_id = c.id AND h.hour >= $1 AND h.hour <= $2
           GROUP BY c.id
           ORDER BY c.environment, c.name",
     )
@@ -66,9 +71,9 @@ pub async fn load(pool: &PgPool, now: DateTime<Utc>) -> Result<Overview, Service
             error: t.error + c.error,
         });
     let top_reasons: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT reason, count(*) FROM verification_events
-          WHERE observed_at > $1 AND observed_at <= $2 AND outcome <> 'admitted'
-          GROUP BY reason ORDER BY count(*) DESC, reason LIMIT 5",
+        "SELECT reason, sum(events)::bigint FROM verification_hourly
+          WHERE hour >= $1 AND hour <= $2 AND outcome <> 'admitted'
+          GROUP BY reason ORDER BY 2 DESC, reason LIMIT 5",
     )
     .bind(since)
     .bind(now)
