@@ -137,7 +137,7 @@ fn batch_body(n: u64, size: u64) -> String {
         let k = n * size + i;
         let repo = REPOS[(k % 4) as usize];
         let (team, name) = repo.split_once('/').unwrap_or(("default", repo));
-        let rejected = k % 10 == 0;
+        let rejected = k.is_multiple_of(10);
         let observed = (now - chrono::Duration::milliseconds((k % 3_600_000) as i64))
             .format("%Y-%m-%dT%H:%M:%S%.3fZ");
         if i > 0 {
