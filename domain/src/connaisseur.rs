@@ -9,7 +9,6 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
-use sha2::{Digest as _, Sha256};
 
 use crate::wire::{RawVerificationEvent, RawWorkload};
 use crate::ParseError;
@@ -62,12 +61,15 @@ impl ConnaisseurAlert {
         Ok(images
             .into_iter()
             .map(|image| RawVerificationEvent {
-                id: Some(derived_id(&[
-                    cluster.as_deref().unwrap_or_default(),
-                    &request,
-                    &image,
-                    &observed,
-                ])),
+                id: Some(crate::wire::derived_event_id(
+                    "connaisseur",
+                    &[
+                        cluster.as_deref().unwrap_or_default(),
+                        &request,
+                        &image,
+                        &observed,
+                    ],
+                )),
                 cluster: cluster.clone(),
                 namespace: Some(
                     self.namespace
@@ -136,20 +138,6 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
                 .ok()
                 .map(|t| t.and_utc())
         })
-}
-
-fn derived_id(parts: &[&str]) -> String {
-    let mut h = Sha256::new();
-    h.update(b"connaisseur");
-    for p in parts {
-        h.update((p.len() as u64).to_be_bytes());
-        h.update(p.as_bytes());
-    }
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&h.finalize()[..16]);
-    uuid::Builder::from_custom_bytes(bytes)
-        .into_uuid()
-        .to_string()
 }
 
 #[cfg(test)]

@@ -8,7 +8,6 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sha2::{Digest as _, Sha256};
 
 use crate::wire::{RawVerificationEvent, RawWorkload};
 use crate::ParseError;
@@ -117,19 +116,22 @@ fn read_report(
             });
         let policy = str_at(result, "policy");
         let rule = str_at(result, "rule");
-        let id = derived_id(&[
-            cluster,
-            &report_id,
-            &policy,
-            &rule,
-            &str_at(&resource, "uid"),
-            &str_at(&resource, "kind"),
-            &str_at(&resource, "name"),
-            &namespace,
-            &observed,
-            &verdict,
-            &image,
-        ]);
+        let id = crate::wire::derived_event_id(
+            "policy-report",
+            &[
+                cluster,
+                &report_id,
+                &policy,
+                &rule,
+                &str_at(&resource, "uid"),
+                &str_at(&resource, "kind"),
+                &str_at(&resource, "name"),
+                &namespace,
+                &observed,
+                &verdict,
+                &image,
+            ],
+        );
         let source = str_at(result, "source");
         let engine = if crate::Engine::parse(&source).is_ok() {
             source
@@ -218,21 +220,6 @@ fn non_empty(s: String, default: &str) -> String {
     } else {
         s
     }
-}
-
-/// A UUID (version 8, "custom") from the SHA-256 of the parts: the same result, the same id.
-fn derived_id(parts: &[&str]) -> String {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update((p.len() as u64).to_be_bytes());
-        h.update(p.as_bytes());
-    }
-    let digest = h.finalize();
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    uuid::Builder::from_custom_bytes(bytes)
-        .into_uuid()
-        .to_string()
 }
 
 #[cfg(test)]

@@ -22,6 +22,24 @@ pub const MAX_CHECKS_JSON: usize = 64 * 1024;
 pub const MAX_KEYS: usize = 32;
 pub const MAX_SIGNATURE_BYTES: usize = 64 * 1024;
 
+/// An event id derived from what identifies an event in a source that has no ids of its own
+/// (a report result, an alert): the same source event always gets the same id, so sending it
+/// again is recognised as a duplicate. A UUID of version 8 ("custom") over SHA-256 of the parts.
+pub fn derived_event_id(source: &str, parts: &[&str]) -> String {
+    use sha2::{Digest as _, Sha256};
+    let mut h = Sha256::new();
+    h.update(source.as_bytes());
+    for p in parts {
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p.as_bytes());
+    }
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&h.finalize()[..16]);
+    uuid::Builder::from_custom_bytes(bytes)
+        .into_uuid()
+        .to_string()
+}
+
 /// A field that failed validation, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {

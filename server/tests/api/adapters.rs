@@ -9,30 +9,6 @@ fn fixture(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
-async fn token(app: &TestApp, cluster: &str) -> String {
-    let (_, secret) = service::tokens::create(
-        &app.pool,
-        &service::Actor::cli(),
-        cluster,
-        &[TokenScope::IngestVerification],
-        Some(cluster),
-        false,
-    )
-    .await
-    .unwrap();
-    secret.expose().to_owned()
-}
-
-async fn post(app: &TestApp, path: &str, token: &str, body: &Value) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(app.url(path))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn reasons(app: &TestApp) -> Vec<(String, String, String)> {
     sqlx::query_as("SELECT image, outcome, reason FROM verification_events ORDER BY image")
         .fetch_all(&app.pool)
@@ -43,15 +19,22 @@ async fn reasons(app: &TestApp) -> Vec<(String, String, String)> {
 #[sqlx::test(migrator = "service::MIGRATOR")]
 async fn kyverno_policy_reports_are_stored_once(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let t = token(&app, "prod-eu-1").await;
+    let t = app
+        .token(
+            "prod-eu-1",
+            &[TokenScope::IngestVerification],
+            Some("prod-eu-1"),
+            false,
+        )
+        .await;
     let report = fixture("kyverno-policyreport.json");
-    let res = post(&app, "/api/v1/policy-reports", &t, &report).await;
+    let res = app.post_json("/api/v1/policy-reports", &t, &report).await;
     assert_eq!(res.status(), 200);
     assert_eq!(
         res.json::<Value>().await.unwrap(),
         json!({"accepted": 3, "duplicates": 0, "skipped": 1})
     );
-    let res = post(&app, "/api/v1/policy-reports", &t, &report).await;
+    let res = app.post_json("/api/v1/policy-reports", &t, &report).await;
     assert_eq!(
         res.json::<Value>().await.unwrap(),
         json!({"accepted": 0, "duplicates": 3, "skipped": 1})
@@ -81,12 +64,19 @@ async fn kyverno_policy_reports_are_stored_once(pool: PgPool) {
 #[sqlx::test(migrator = "service::MIGRATOR")]
 async fn cluster_reports_lists_and_openreports(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let t = token(&app, "prod-eu-1").await;
+    let t = app
+        .token(
+            "prod-eu-1",
+            &[TokenScope::IngestVerification],
+            Some("prod-eu-1"),
+            false,
+        )
+        .await;
     let list = json!({"apiVersion": "v1", "kind": "List", "items": [
         fixture("kyverno-clusterpolicyreport-legacy.json"),
         fixture("openreports-report.json"),
     ]});
-    let res = post(&app, "/api/v1/policy-reports", &t, &list).await;
+    let res = app.post_json("/api/v1/policy-reports", &t, &list).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<Value>().await.unwrap()["accepted"], 2);
     let (namespace, kind, outcome, reason): (String, String, String, String) = sqlx::query_as(
@@ -112,21 +102,21 @@ async fn cluster_reports_lists_and_openreports(pool: PgPool) {
     assert!(digest.unwrap().starts_with("sha256:8b7a"));
 
     // Something else entirely is refused and nothing is stored.
-    let res = post(
-        &app,
-        "/api/v1/policy-reports",
-        &t,
-        &json!({"apiVersion": "apps/v1", "kind": "Deployment"}),
-    )
-    .await;
+    let res = app
+        .post_json(
+            "/api/v1/policy-reports",
+            &t,
+            &json!({"apiVersion": "apps/v1", "kind": "Deployment"}),
+        )
+        .await;
     assert_eq!(res.status(), 422);
-    let res = post(
-        &app,
-        "/api/v1/policy-reports?cluster=prod-us-1",
-        &t,
-        &fixture("openreports-report.json"),
-    )
-    .await;
+    let res = app
+        .post_json(
+            "/api/v1/policy-reports?cluster=prod-us-1",
+            &t,
+            &fixture("openreports-report.json"),
+        )
+        .await;
     assert_eq!(
         res.status(),
         403,
@@ -137,7 +127,14 @@ async fn cluster_reports_lists_and_openreports(pool: PgPool) {
 #[sqlx::test(migrator = "service::MIGRATOR")]
 async fn policy_controller_denials_are_classified(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let t = token(&app, "prod-us-1").await;
+    let t = app
+        .token(
+            "prod-us-1",
+            &[TokenScope::IngestVerification],
+            Some("prod-us-1"),
+            false,
+        )
+        .await;
     let cases = fixture("policy-controller-messages.json");
     let cases = cases.as_array().unwrap();
     let events: Vec<Value> = cases
@@ -154,13 +151,9 @@ async fn policy_controller_denials_are_classified(pool: PgPool) {
             e
         })
         .collect();
-    let res = post(
-        &app,
-        "/api/v1/admission-messages",
-        &t,
-        &json!({"events": events}),
-    )
-    .await;
+    let res = app
+        .post_json("/api/v1/admission-messages", &t, &json!({"events": events}))
+        .await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     for (case, event) in cases.iter().zip(&events) {
         let (reason, policy, engine): (String, Option<String>, String) = sqlx::query_as(
@@ -194,19 +187,30 @@ async fn policy_controller_denials_are_classified(pool: PgPool) {
 #[sqlx::test(migrator = "service::MIGRATOR")]
 async fn connaisseur_alerts_are_recorded(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let t = token(&app, "dev-1").await;
+    let t = app
+        .token(
+            "dev-1",
+            &[TokenScope::IngestVerification],
+            Some("dev-1"),
+            false,
+        )
+        .await;
     let alert = json!({
         "alert_message": "CONNAISSEUR rejected a request", "priority": "3", "connaisseur_pod_id": "connaisseur-deployment-7d9f",
         "cluster": "dev-1", "namespace": "web", "timestamp": "2026-11-25 10:00:00.123456", "request_id": "3a1b9c",
         "images": "['docker.io/securesystemsengineering/testimage:unsigned']"
     });
-    let res = post(&app, "/api/v1/connaisseur-alerts", &t, &alert).await;
+    let res = app
+        .post_json("/api/v1/connaisseur-alerts", &t, &alert)
+        .await;
     assert_eq!(res.status(), 200);
     assert_eq!(
         res.json::<Value>().await.unwrap(),
         json!({"accepted": 1, "duplicates": 0})
     );
-    let res = post(&app, "/api/v1/connaisseur-alerts", &t, &alert).await;
+    let res = app
+        .post_json("/api/v1/connaisseur-alerts", &t, &alert)
+        .await;
     assert_eq!(
         res.json::<Value>().await.unwrap(),
         json!({"accepted": 0, "duplicates": 1})
@@ -219,12 +223,12 @@ async fn connaisseur_alerts_are_recorded(pool: PgPool) {
             "unclassified".into()
         )]
     );
-    let res = post(
-        &app,
-        "/api/v1/connaisseur-alerts",
-        &t,
-        &json!({"alert_message": "hello"}),
-    )
-    .await;
+    let res = app
+        .post_json(
+            "/api/v1/connaisseur-alerts",
+            &t,
+            &json!({"alert_message": "hello"}),
+        )
+        .await;
     assert_eq!(res.status(), 422);
 }

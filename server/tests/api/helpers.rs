@@ -19,7 +19,11 @@ pub async fn spawn_app(pool: PgPool) -> TestApp {
 }
 
 pub async fn spawn_app_with(pool: PgPool, settings: Settings) -> TestApp {
-    server::telemetry::init(server::settings::LogFormat::Text);
+    // Logs only when asked for (TRUSTWATCH_LOG=debug cargo test …): they bypass the test harness's
+    // output capture and would bury the results.
+    if std::env::var_os("TRUSTWATCH_LOG").is_some() {
+        server::telemetry::init(server::settings::LogFormat::Text);
+    }
     service::migrate(&pool).await.expect("migrate");
     let parts = server::build_router(pool.clone(), &settings)
         .await
@@ -92,6 +96,38 @@ impl TestApp {
             .send()
             .await
             .expect("server function request")
+    }
+
+    /// A machine token, returned as the value a client sends.
+    pub async fn token(
+        &self,
+        name: &str,
+        scopes: &[domain::TokenScope],
+        cluster: Option<&str>,
+        may_register_clusters: bool,
+    ) -> String {
+        let (_, secret) = service::tokens::create(
+            &self.pool,
+            &service::Actor::cli(),
+            name,
+            scopes,
+            cluster,
+            may_register_clusters,
+        )
+        .await
+        .expect("create token");
+        secret.expose().to_owned()
+    }
+
+    /// Posts JSON to a machine API with a bearer token.
+    pub async fn post_json(&self, path: &str, token: &str, body: &serde_json::Value) -> Response {
+        reqwest::Client::new()
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("machine API request")
     }
 
     pub async fn audit_actions(&self) -> Vec<(String, String, serde_json::Value)> {

@@ -6,26 +6,6 @@ use crate::helpers::{spawn_app, TestApp};
 
 const D: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
-async fn token(
-    app: &TestApp,
-    name: &str,
-    scopes: &[TokenScope],
-    cluster: Option<&str>,
-    register: bool,
-) -> String {
-    let (_, secret) = service::tokens::create(
-        &app.pool,
-        &service::Actor::cli(),
-        name,
-        scopes,
-        cluster,
-        register,
-    )
-    .await
-    .unwrap();
-    secret.expose().to_owned()
-}
-
 fn event(id: &str, cluster: Option<&str>) -> Value {
     let mut e = json!({
         "id": id, "namespace": "payments", "workload": {"kind": "Deployment", "name": "api"},
@@ -43,16 +23,6 @@ fn ids(n: usize) -> Vec<String> {
     (0..n).map(|_| uuid::Uuid::now_v7().to_string()).collect()
 }
 
-async fn post(app: &TestApp, path: &str, token: &str, body: &Value) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(app.url(path))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn stored(app: &TestApp) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM verification_events")
         .fetch_one(&app.pool)
@@ -63,23 +33,27 @@ async fn stored(app: &TestApp) -> i64 {
 #[sqlx::test(migrator = "service::MIGRATOR")]
 async fn a_batch_is_stored_once_and_duplicates_are_counted(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let t = token(
-        &app,
-        "prod-eu-1",
-        &[TokenScope::IngestVerification],
-        Some("prod-eu-1"),
-        false,
-    )
-    .await;
+    let t = app
+        .token(
+            "prod-eu-1",
+            &[TokenScope::IngestVerification],
+            Some("prod-eu-1"),
+            false,
+        )
+        .await;
     let ids = ids(3);
     let body = json!({"events": [event(&ids[0], Some("prod-eu-1")), event(&ids[1], None), event(&ids[2], None)]});
-    let res = post(&app, "/api/v1/verification-events", &t, &body).await;
+    let res = app
+        .post_json("/api/v1/verification-events", &t, &body)
+        .await;
     assert_eq!(res.status(), 200);
     assert_eq!(
         res.json::<Value>().await.unwrap(),
         json!({"accepted": 3, "duplicates": 0})
     );
-    let res = post(&app, "/api/v1/verification-events", &t, &body).await;
+    let res = app
+        .post_json("/api/v1/verification-events", &t, &body)
+        .await;
     assert_eq!(
         res.json::<Value>().await.unwrap(),
         json!({"accepted": 0, "duplicates": 3})
@@ -105,19 +79,21 @@ async fn a_batch_is_stored_once_and_duplicates_are_counted(pool: PgPool) {
 #[sqlx::test(migrator = "service::MIGRATOR")]
 async fn a_malformed_item_refuses_the_whole_batch_and_names_it(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let t = token(
-        &app,
-        "prod-eu-1",
-        &[TokenScope::IngestVerification],
-        Some("prod-eu-1"),
-        false,
-    )
-    .await;
+    let t = app
+        .token(
+            "prod-eu-1",
+            &[TokenScope::IngestVerification],
+            Some("prod-eu-1"),
+            false,
+        )
+        .await;
     let ids = ids(3);
     let mut bad = event(&ids[1], None);
     bad["digest"] = json!("sha256:nothex");
     let body = json!({"events": [event(&ids[0], None), bad, event(&ids[2], None)]});
-    let res = post(&app, "/api/v1/verification-events", &t, &body).await;
+    let res = app
+        .post_json("/api/v1/verification-events", &t, &body)
+        .await;
     assert_eq!(res.status(), 422);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
     let p: Value = res.json().await.unwrap();
@@ -132,35 +108,27 @@ async fn a_malformed_item_refuses_the_whole_batch_and_names_it(pool: PgPool) {
     // A value of the wrong type is refused just as precisely.
     let mut bad = event(&ids[1], None);
     bad["outcome"] = json!(5);
-    let res = post(
-        &app,
-        "/api/v1/verification-events",
-        &t,
-        &json!({"events": [bad]}),
-    )
-    .await;
+    let res = app
+        .post_json("/api/v1/verification-events", &t, &json!({"events": [bad]}))
+        .await;
     assert_eq!(res.status(), 422);
     assert_eq!(res.json::<Value>().await.unwrap()["index"], 0);
 
     let mut future = event(&ids[2], None);
     future["observed_at"] = json!((chrono::Utc::now() + chrono::Duration::hours(2)).to_rfc3339());
-    let res = post(
-        &app,
-        "/api/v1/verification-events",
-        &t,
-        &json!({"events": [future]}),
-    )
-    .await;
+    let res = app
+        .post_json(
+            "/api/v1/verification-events",
+            &t,
+            &json!({"events": [future]}),
+        )
+        .await;
     assert_eq!(res.status(), 422);
     assert_eq!(res.json::<Value>().await.unwrap()["field"], "observed_at");
 
-    let res = post(
-        &app,
-        "/api/v1/verification-events",
-        &t,
-        &json!({"nope": []}),
-    )
-    .await;
+    let res = app
+        .post_json("/api/v1/verification-events", &t, &json!({"nope": []}))
+        .await;
     assert_eq!(res.status(), 400);
     assert_eq!(stored(&app).await, 0);
 }
@@ -168,49 +136,41 @@ async fn a_malformed_item_refuses_the_whole_batch_and_names_it(pool: PgPool) {
 #[sqlx::test(migrator = "service::MIGRATOR")]
 async fn scopes_and_cluster_bindings_are_enforced(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let signer = token(&app, "ci", &[TokenScope::IngestSigning], None, false).await;
-    let eu = token(
-        &app,
-        "eu",
-        &[TokenScope::IngestVerification],
-        Some("prod-eu-1"),
-        false,
-    )
-    .await;
-    let fleet = token(
-        &app,
-        "fleet",
-        &[TokenScope::IngestVerification],
-        None,
-        false,
-    )
-    .await;
-    let registrar = token(
-        &app,
-        "registrar",
-        &[TokenScope::IngestVerification],
-        None,
-        true,
-    )
-    .await;
+    let signer = app
+        .token("ci", &[TokenScope::IngestSigning], None, false)
+        .await;
+    let eu = app
+        .token(
+            "eu",
+            &[TokenScope::IngestVerification],
+            Some("prod-eu-1"),
+            false,
+        )
+        .await;
+    let fleet = app
+        .token("fleet", &[TokenScope::IngestVerification], None, false)
+        .await;
+    let registrar = app
+        .token("registrar", &[TokenScope::IngestVerification], None, true)
+        .await;
     let id = ids(1).remove(0);
 
-    let res = post(
-        &app,
-        "/api/v1/verification-events",
-        &signer,
-        &json!({"events": [event(&id, Some("prod-eu-1"))]}),
-    )
-    .await;
+    let res = app
+        .post_json(
+            "/api/v1/verification-events",
+            &signer,
+            &json!({"events": [event(&id, Some("prod-eu-1"))]}),
+        )
+        .await;
     assert_eq!(res.status(), 403, "wrong scope");
 
-    let res = post(
-        &app,
-        "/api/v1/verification-events",
-        &eu,
-        &json!({"events": [event(&id, Some("prod-us-1"))]}),
-    )
-    .await;
+    let res = app
+        .post_json(
+            "/api/v1/verification-events",
+            &eu,
+            &json!({"events": [event(&id, Some("prod-us-1"))]}),
+        )
+        .await;
     assert_eq!(
         res.status(),
         403,
@@ -218,13 +178,13 @@ async fn scopes_and_cluster_bindings_are_enforced(pool: PgPool) {
     );
     assert_eq!(res.json::<Value>().await.unwrap()["field"], "cluster");
 
-    let res = post(
-        &app,
-        "/api/v1/verification-events",
-        &fleet,
-        &json!({"events": [event(&id, Some("new-cluster"))]}),
-    )
-    .await;
+    let res = app
+        .post_json(
+            "/api/v1/verification-events",
+            &fleet,
+            &json!({"events": [event(&id, Some("new-cluster"))]}),
+        )
+        .await;
     assert_eq!(
         res.status(),
         403,
@@ -232,48 +192,44 @@ async fn scopes_and_cluster_bindings_are_enforced(pool: PgPool) {
     );
     assert_eq!(stored(&app).await, 0);
 
-    let res = post(
-        &app,
-        "/api/v1/verification-events",
-        &registrar,
-        &json!({"events": [event(&id, Some("new-cluster"))]}),
-    )
-    .await;
+    let res = app
+        .post_json(
+            "/api/v1/verification-events",
+            &registrar,
+            &json!({"events": [event(&id, Some("new-cluster"))]}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     assert!(
         app.has_audit("cluster.registered", "cluster:new-cluster")
             .await
     );
     // Once registered, any reporting token may report for it.
-    let res = post(
-        &app,
-        "/api/v1/verification-events",
-        &fleet,
-        &json!({"events": [event(&ids(1)[0], Some("new-cluster"))]}),
-    )
-    .await;
+    let res = app
+        .post_json(
+            "/api/v1/verification-events",
+            &fleet,
+            &json!({"events": [event(&ids(1)[0], Some("new-cluster"))]}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
 }
 
 #[sqlx::test(migrator = "service::MIGRATOR")]
 async fn oversize_requests_are_refused(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let t = token(
-        &app,
-        "eu",
-        &[TokenScope::IngestVerification],
-        Some("prod-eu-1"),
-        false,
-    )
-    .await;
+    let t = app
+        .token(
+            "eu",
+            &[TokenScope::IngestVerification],
+            Some("prod-eu-1"),
+            false,
+        )
+        .await;
     let many: Vec<Value> = ids(5001).iter().map(|id| event(id, None)).collect();
-    let res = post(
-        &app,
-        "/api/v1/verification-events",
-        &t,
-        &json!({"events": many}),
-    )
-    .await;
+    let res = app
+        .post_json("/api/v1/verification-events", &t, &json!({"events": many}))
+        .await;
     assert_eq!(res.status(), 413);
     let huge = "x".repeat(33 * 1024 * 1024);
     let res = reqwest::Client::new()
@@ -287,13 +243,13 @@ async fn oversize_requests_are_refused(pool: PgPool) {
     assert_eq!(res.status(), 413);
     let mut long = event(&ids(1)[0], None);
     long["message"] = json!("m".repeat(17 * 1024));
-    let res = post(
-        &app,
-        "/api/v1/verification-events",
-        &t,
-        &json!({"events": [long]}),
-    )
-    .await;
+    let res = app
+        .post_json(
+            "/api/v1/verification-events",
+            &t,
+            &json!({"events": [long]}),
+        )
+        .await;
     assert_eq!(res.status(), 422);
     assert_eq!(stored(&app).await, 0);
 }
@@ -301,7 +257,9 @@ async fn oversize_requests_are_refused(pool: PgPool) {
 #[sqlx::test(migrator = "service::MIGRATOR")]
 async fn signing_events_are_stamped_with_the_servers_time(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let t = token(&app, "ci", &[TokenScope::IngestSigning], None, false).await;
+    let t = app
+        .token("ci", &[TokenScope::IngestSigning], None, false)
+        .await;
     let id = ids(1).remove(0);
     let body = json!({"events": [{
         "id": id, "key": D, "image": "registry.example.com/payments/api:1.4.2", "digest": D,
@@ -309,7 +267,7 @@ async fn signing_events_are_stamped_with_the_servers_time(pool: PgPool) {
         "payload": "eyJhIjoxfQ==", "signature": "MEUCIQ==", "signed_at": "2020-01-01T00:00:00Z"
     }]});
     let before = chrono::Utc::now();
-    let res = post(&app, "/api/v1/signing-events", &t, &body).await;
+    let res = app.post_json("/api/v1/signing-events", &t, &body).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<Value>().await.unwrap()["accepted"], 1);
     let (claimed, recorded, payload): (
@@ -330,27 +288,27 @@ async fn signing_events_are_stamped_with_the_servers_time(pool: PgPool) {
         "the recorded time is ours"
     );
     assert_eq!(payload, b"{\"a\":1}");
-    let res = post(&app, "/api/v1/signing-events", &t, &body).await;
+    let res = app.post_json("/api/v1/signing-events", &t, &body).await;
     assert_eq!(res.json::<Value>().await.unwrap()["duplicates"], 1);
 }
 
 #[sqlx::test(migrator = "service::MIGRATOR")]
 async fn admission_messages_are_classified(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let t = token(
-        &app,
-        "us",
-        &[TokenScope::IngestVerification],
-        Some("prod-us-1"),
-        false,
-    )
-    .await;
+    let t = app
+        .token(
+            "us",
+            &[TokenScope::IngestVerification],
+            Some("prod-us-1"),
+            false,
+        )
+        .await;
     let message = format!("admission webhook \"policy.sigstore.dev\" denied the request: validation failed: failed policy: prod-images: spec.containers[0].image\nregistry.example.com/payments/api@{D} signature key validation failed for authority authority-0 for registry.example.com/payments/api@{D}: no signatures found");
     let body = json!({"events": [{
         "id": ids(1)[0], "namespace": "payments", "workload": {"kind": "Pod", "name": "api-7d9"},
         "message": message, "observed_at": chrono::Utc::now().to_rfc3339()
     }]});
-    let res = post(&app, "/api/v1/admission-messages", &t, &body).await;
+    let res = app.post_json("/api/v1/admission-messages", &t, &body).await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     let (engine, reason, policy, digest, outcome, kept): (
         String,
@@ -376,21 +334,21 @@ async fn admission_messages_are_classified(pool: PgPool) {
 #[sqlx::test(migrator = "service::MIGRATOR")]
 async fn heartbeats_update_the_cluster(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let t = token(
-        &app,
-        "eu",
-        &[TokenScope::IngestVerification],
-        Some("prod-eu-1"),
-        false,
-    )
-    .await;
-    let res = post(
-        &app,
-        "/api/v1/clusters/heartbeat",
-        &t,
-        &json!({"engine": "kyverno", "enforcement_mode": "enforce", "bundle_version": 7}),
-    )
-    .await;
+    let t = app
+        .token(
+            "eu",
+            &[TokenScope::IngestVerification],
+            Some("prod-eu-1"),
+            false,
+        )
+        .await;
+    let res = app
+        .post_json(
+            "/api/v1/clusters/heartbeat",
+            &t,
+            &json!({"engine": "kyverno", "enforcement_mode": "enforce", "bundle_version": 7}),
+        )
+        .await;
     assert_eq!(res.status(), 204);
     let (engine, mode, version, seen): (String, String, i64, Option<chrono::DateTime<chrono::Utc>>) = sqlx::query_as(
         "SELECT engine, enforcement_mode, bundle_version, last_report_at FROM clusters WHERE name = 'prod-eu-1'",
@@ -403,21 +361,21 @@ async fn heartbeats_update_the_cluster(pool: PgPool) {
         ("kyverno", "enforce", 7)
     );
     assert!(seen.is_some());
-    let res = post(
-        &app,
-        "/api/v1/clusters/heartbeat",
-        &t,
-        &json!({"cluster": "prod-us-1"}),
-    )
-    .await;
+    let res = app
+        .post_json(
+            "/api/v1/clusters/heartbeat",
+            &t,
+            &json!({"cluster": "prod-us-1"}),
+        )
+        .await;
     assert_eq!(res.status(), 403);
-    let res = post(
-        &app,
-        "/api/v1/clusters/heartbeat",
-        &t,
-        &json!({"enforcement_mode": "yolo"}),
-    )
-    .await;
+    let res = app
+        .post_json(
+            "/api/v1/clusters/heartbeat",
+            &t,
+            &json!({"enforcement_mode": "yolo"}),
+        )
+        .await;
     assert_eq!(res.status(), 422);
 }
 
@@ -426,7 +384,7 @@ async fn the_openapi_document_describes_the_routes(pool: PgPool) {
     let app = spawn_app(pool).await;
     let res = reqwest::get(app.url("/api/v1/openapi.json")).await.unwrap();
     assert_eq!(res.status(), 401);
-    let t = token(&app, "reader", &[TokenScope::Read], None, false).await;
+    let t = app.token("reader", &[TokenScope::Read], None, false).await;
     let doc: Value = reqwest::Client::new()
         .get(app.url("/api/v1/openapi.json"))
         .bearer_auth(&t)
@@ -456,33 +414,29 @@ async fn a_database_outage_answers_503_and_loses_nothing(pool: PgPool) {
 
     let proxy = DbProxy::start(database_address(&pool)).await;
     let app = spawn_app(proxy.pool_like(&pool)).await;
-    let t = token(
-        &app,
-        "eu",
-        &[TokenScope::IngestVerification],
-        Some("prod-eu-1"),
-        false,
-    )
-    .await;
+    let t = app
+        .token(
+            "eu",
+            &[TokenScope::IngestVerification],
+            Some("prod-eu-1"),
+            false,
+        )
+        .await;
     let first: Vec<Value> = ids(2).iter().map(|id| event(id, None)).collect();
     let second: Vec<Value> = ids(3).iter().map(|id| event(id, None)).collect();
-    let res = post(
-        &app,
-        "/api/v1/verification-events",
-        &t,
-        &json!({"events": first}),
-    )
-    .await;
+    let res = app
+        .post_json("/api/v1/verification-events", &t, &json!({"events": first}))
+        .await;
     assert_eq!(res.status(), 200);
 
     proxy.down();
-    let res = post(
-        &app,
-        "/api/v1/verification-events",
-        &t,
-        &json!({"events": second}),
-    )
-    .await;
+    let res = app
+        .post_json(
+            "/api/v1/verification-events",
+            &t,
+            &json!({"events": second}),
+        )
+        .await;
     assert_eq!(res.status(), 503);
     assert_eq!(res.headers()["retry-after"], "5");
     assert_eq!(res.headers()["content-type"], "application/problem+json");
@@ -491,13 +445,13 @@ async fn a_database_outage_answers_503_and_loses_nothing(pool: PgPool) {
 
     // The sender retries once the database is back: everything arrives exactly once.
     proxy.up();
-    let res = post(
-        &app,
-        "/api/v1/verification-events",
-        &t,
-        &json!({"events": second}),
-    )
-    .await;
+    let res = app
+        .post_json(
+            "/api/v1/verification-events",
+            &t,
+            &json!({"events": second}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     assert_eq!(
         res.json::<Value>().await.unwrap(),
@@ -513,14 +467,14 @@ async fn a_database_outage_answers_503_and_loses_nothing(pool: PgPool) {
 #[sqlx::test(migrator = "service::MIGRATOR")]
 async fn hourly_rollups_count_each_event_once(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let t = token(
-        &app,
-        "eu",
-        &[TokenScope::IngestVerification],
-        Some("prod-eu-1"),
-        false,
-    )
-    .await;
+    let t = app
+        .token(
+            "eu",
+            &[TokenScope::IngestVerification],
+            Some("prod-eu-1"),
+            false,
+        )
+        .await;
     let batch: Vec<Value> = ids(4).iter().map(|id| event(id, None)).collect();
     let mut admitted = event(&ids(1)[0], None);
     admitted["outcome"] = json!("admitted");
@@ -531,7 +485,7 @@ async fn hourly_rollups_count_each_event_once(pool: PgPool) {
         json!({"events": [admitted]}),
     ] {
         assert_eq!(
-            post(&app, "/api/v1/verification-events", &t, &body)
+            app.post_json("/api/v1/verification-events", &t, &body)
                 .await
                 .status(),
             200
@@ -556,24 +510,24 @@ async fn hourly_rollups_count_each_event_once(pool: PgPool) {
 #[sqlx::test(migrator = "service::MIGRATOR")]
 async fn retention_drops_old_months_and_keeps_rollups(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let t = token(
-        &app,
-        "eu",
-        &[TokenScope::IngestVerification],
-        Some("prod-eu-1"),
-        false,
-    )
-    .await;
+    let t = app
+        .token(
+            "eu",
+            &[TokenScope::IngestVerification],
+            Some("prod-eu-1"),
+            false,
+        )
+        .await;
     let mut old = event(&ids(1)[0], None);
     old["observed_at"] = json!((chrono::Utc::now() - chrono::Duration::days(300)).to_rfc3339());
     let recent = event(&ids(1)[0], None);
-    let res = post(
-        &app,
-        "/api/v1/verification-events",
-        &t,
-        &json!({"events": [old, recent]}),
-    )
-    .await;
+    let res = app
+        .post_json(
+            "/api/v1/verification-events",
+            &t,
+            &json!({"events": [old, recent]}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     assert_eq!(stored(&app).await, 2);
 

@@ -10,7 +10,7 @@ use domain::wire::RawAdmissionMessage;
 use domain::TokenScope;
 
 use super::problem::Problem;
-use super::verification_events::IngestResponse;
+use super::verification_events::{self, IngestResponse};
 use super::{batch, Bearer};
 
 pub async fn post(
@@ -24,13 +24,7 @@ pub async fn post(
         raw.validate(now, token.cluster.as_deref())
     })
     .await?;
-    let report = service::ingest::record_verification_events(
-        &state.pool,
-        &bearer.actor(),
-        &events,
-        now,
-        token.may_register_clusters,
-    )
-    .await?;
-    Ok(Json(report.into()))
+    verification_events::store(&state, &bearer, &events, now)
+        .await
+        .map(Json)
 }

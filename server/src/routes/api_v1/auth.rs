@@ -20,6 +20,24 @@ impl Bearer {
         }
     }
 
+    /// The cluster a request reports for: the one it names, which must be the token's own when
+    /// the token is bound to one, or else the token's cluster.
+    pub fn cluster_for(&self, named: Option<String>) -> Result<String, Problem> {
+        match (
+            named.filter(|c| !c.trim().is_empty()),
+            self.0.cluster.as_deref(),
+        ) {
+            (Some(c), Some(bound)) if c != bound => Err(Problem::forbidden(format!(
+                "this token may only report for cluster {bound:?}"
+            ))),
+            (Some(c), _) => Ok(c),
+            (None, Some(bound)) => Ok(bound.to_owned()),
+            (None, None) => Err(Problem::invalid(
+                "name the cluster (this token is not bound to one)",
+            )),
+        }
+    }
+
     /// Refuses with 403 unless the token carries `scope`.
     pub fn require(&self, scope: TokenScope) -> Result<&TokenPrincipal, Problem> {
         if self.0.allows(scope) {

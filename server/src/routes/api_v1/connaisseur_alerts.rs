@@ -8,7 +8,7 @@ use domain::connaisseur::ConnaisseurAlert;
 use domain::TokenScope;
 
 use super::problem::Problem;
-use super::verification_events::IngestResponse;
+use super::verification_events::{self, IngestResponse};
 use super::{batch, Bearer};
 
 pub async fn post(
@@ -24,13 +24,7 @@ pub async fn post(
         .events(token.cluster.as_deref(), now)
         .map_err(|e| Problem::invalid(e.0))?;
     let events = batch::validate_all(&raws, now, token.cluster.as_deref())?;
-    let stored = service::ingest::record_verification_events(
-        &state.pool,
-        &bearer.actor(),
-        &events,
-        now,
-        token.may_register_clusters,
-    )
-    .await?;
-    Ok(Json(stored.into()))
+    verification_events::store(&state, &bearer, &events, now)
+        .await
+        .map(Json)
 }

@@ -26,16 +26,7 @@ pub async fn post(
 ) -> Result<StatusCode, Problem> {
     let token = bearer.require(TokenScope::IngestVerification)?;
     let Json(body) = body.map_err(|e| Problem::bad_request(e.body_text()))?;
-    let cluster = match (body.cluster, token.cluster.as_deref()) {
-        (Some(c), Some(b)) if c != b => {
-            return Err(Problem::forbidden(format!(
-                "this token may only report for cluster {b:?}"
-            )))
-        }
-        (Some(c), _) => c,
-        (None, Some(b)) => b.to_owned(),
-        (None, None) => return Err(Problem::invalid("cluster is required")),
-    };
+    let cluster = bearer.cluster_for(body.cluster)?;
     let engine = body
         .engine
         .map(|e| domain::Engine::parse(&e).map(|e| e.as_str().to_owned()))

@@ -10,7 +10,7 @@ use domain::TokenScope;
 use serde::{Deserialize, Serialize};
 
 use super::problem::Problem;
-use super::{batch, Bearer};
+use super::{batch, verification_events, Bearer};
 
 #[derive(Deserialize)]
 pub struct Params {
@@ -33,16 +33,7 @@ pub async fn post(
     body: Body,
 ) -> Result<Json<ReportResponse>, Problem> {
     let token = bearer.require(TokenScope::IngestVerification)?;
-    let cluster = match (params.cluster, token.cluster.as_deref()) {
-        (Some(c), Some(b)) if c != b => {
-            return Err(Problem::forbidden(format!(
-                "this token may only report for cluster {b:?}"
-            )))
-        }
-        (Some(c), _) => c,
-        (None, Some(b)) => b.to_owned(),
-        (None, None) => return Err(Problem::invalid("name the cluster: ?cluster=NAME")),
-    };
+    let cluster = bearer.cluster_for(params.cluster)?;
     let now = chrono::Utc::now();
     let doc = batch::read_document(body).await?;
     let report = domain::policy_report::events_from_reports(&doc, &cluster, now)
@@ -54,14 +45,7 @@ pub async fn post(
         )));
     }
     let events = batch::validate_all(&report.events, now, token.cluster.as_deref())?;
-    let stored = service::ingest::record_verification_events(
-        &state.pool,
-        &bearer.actor(),
-        &events,
-        now,
-        token.may_register_clusters,
-    )
-    .await?;
+    let stored = verification_events::store(&state, &bearer, &events, now).await?;
     Ok(Json(ReportResponse {
         accepted: stored.accepted,
         duplicates: stored.duplicates,

@@ -37,13 +37,23 @@ pub async fn post(
         raw.validate(now, token.cluster.as_deref())
     })
     .await?;
+    store(&state, &bearer, &events, now).await.map(Json)
+}
+
+/// Stores validated events for the token, as every verification-event endpoint does.
+pub(super) async fn store(
+    state: &AppState,
+    bearer: &Bearer,
+    events: &[domain::VerificationEvent],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<IngestResponse, Problem> {
     let report = service::ingest::record_verification_events(
         &state.pool,
         &bearer.actor(),
-        &events,
+        events,
         now,
-        token.may_register_clusters,
+        bearer.0.may_register_clusters,
     )
     .await?;
-    Ok(Json(report.into()))
+    Ok(report.into())
 }
