@@ -92,6 +92,7 @@ pub struct TokenView {
     pub created_at: String,
     pub last_used: String,
     pub revoked: bool,
+    pub may_register_clusters: bool,
 }
 
 /// A token just created: the only time its value leaves the server.

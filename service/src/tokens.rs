@@ -26,6 +26,7 @@ pub struct ApiToken {
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    pub may_register_clusters: bool,
 }
 
 /// The token's value, returned once at creation. No `Debug`, `Display` or `Serialize`: it must be
@@ -67,6 +68,7 @@ struct Row {
     created_at: DateTime<Utc>,
     last_used_at: Option<DateTime<Utc>>,
     revoked_at: Option<DateTime<Utc>>,
+    may_register_clusters: bool,
 }
 
 fn parse_scopes(raw: &[String]) -> Result<Vec<TokenScope>, ServiceError> {
@@ -151,7 +153,7 @@ pub async fn create(
 
 const SELECT: &str =
     "SELECT t.id, t.name, t.token_prefix, t.scopes, c.name AS cluster, t.created_by,
-                             t.created_at, t.last_used_at, t.revoked_at
+                             t.created_at, t.last_used_at, t.revoked_at, t.may_register_clusters
                         FROM api_tokens t LEFT JOIN clusters c ON c.id = t.cluster_id";
 
 async fn find(pool: &PgPool, id: Uuid) -> Result<Option<ApiToken>, ServiceError> {
@@ -173,6 +175,7 @@ fn into_token(r: Row) -> Result<ApiToken, ServiceError> {
         created_at: r.created_at,
         last_used_at: r.last_used_at,
         revoked_at: r.revoked_at,
+        may_register_clusters: r.may_register_clusters,
     })
 }
 

@@ -187,7 +187,10 @@ fn Tokens() -> impl IntoView {
                                                         <td>{t.name}</td>
                                                         <td><code>{t.prefix} "…"</code></td>
                                                         <td>{t.scopes.join(", ")}</td>
-                                                        <td>{t.cluster.unwrap_or_else(|| "any".into())}</td>
+                                                        <td>
+                                                            {t.cluster.unwrap_or_else(|| "any registered".into())}
+                                                            {t.may_register_clusters.then_some(" · may register new")}
+                                                        </td>
                                                         <td>{t.created_at} <br /> <span class="muted">{t.created_by}</span></td>
                                                         <td>{t.last_used}</td>
                                                         <td>

@@ -23,6 +23,7 @@ pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
             created_at: time::absolute(t.created_at),
             last_used: time::maybe_ago(t.last_used_at, now),
             revoked: t.revoked_at.is_some(),
+            may_register_clusters: t.may_register_clusters,
         })
         .collect())
 }
