@@ -556,3 +556,80 @@ async fn retention_drops_old_months_and_keeps_rollups(pool: PgPool) {
         .unwrap();
     assert!(exists, "{ahead} prepared");
 }
+
+#[sqlx::test(migrator = "service::MIGRATOR")]
+async fn every_ingest_endpoint_refuses_bad_input_and_wrong_scopes(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let reporter = app
+        .token(
+            "eu",
+            &[TokenScope::IngestVerification],
+            Some("prod-eu-1"),
+            false,
+        )
+        .await;
+    let signer = app
+        .token("ci", &[TokenScope::IngestSigning], None, false)
+        .await;
+    let reader = app.token("reader", &[TokenScope::Read], None, false).await;
+    let signing = json!({"events": [{
+        "id": ids(1)[0], "key": D, "image": "registry.example.com/payments/api:1.4.2", "digest": D,
+        "signer": {"identity": "ci/job#1"}
+    }]});
+    let mut bad_signing = signing.clone();
+    bad_signing["events"][0]["key"] = json!("sha256:short");
+    let message = json!({"events": [{
+        "id": ids(1)[0], "namespace": "web", "workload": {"kind": "Pod", "name": "x"},
+        "message": "admission webhook \"connaisseur-svc.connaisseur.svc\" denied the request: Unable to find signed digest for image docker.io/x/y:1.",
+        "observed_at": chrono::Utc::now().to_rfc3339()
+    }]});
+    let mut bad_message = message.clone();
+    bad_message["events"][0]["observed_at"] = json!("later");
+
+    for (path, good, bad, right, wrong) in [
+        (
+            "/api/v1/signing-events",
+            &signing,
+            &bad_signing,
+            &signer,
+            &reporter,
+        ),
+        (
+            "/api/v1/admission-messages",
+            &message,
+            &bad_message,
+            &reporter,
+            &signer,
+        ),
+    ] {
+        let res = app.post_json(path, wrong, good).await;
+        assert_eq!(res.status(), 403, "{path}: wrong scope");
+        let res = app.post_json(path, reader.as_str(), good).await;
+        assert_eq!(res.status(), 403, "{path}: read scope");
+        let res = app.post_json(path, right, bad).await;
+        assert_eq!(res.status(), 422, "{path}: malformed");
+        assert_eq!(res.json::<Value>().await.unwrap()["index"], 0);
+        let res = app.post_json(path, right, good).await;
+        assert_eq!(res.json::<Value>().await.unwrap()["accepted"], 1, "{path}");
+        let res = app.post_json(path, right, good).await;
+        assert_eq!(
+            res.json::<Value>().await.unwrap()["duplicates"],
+            1,
+            "{path}"
+        );
+    }
+    for path in [
+        "/api/v1/policy-reports",
+        "/api/v1/connaisseur-alerts",
+        "/api/v1/clusters/heartbeat",
+    ] {
+        let res = app.post_json(path, &signer, &json!({})).await;
+        assert_eq!(res.status(), 403, "{path}: wrong scope");
+    }
+    let stored_signing: i64 = sqlx::query_scalar("SELECT count(*) FROM signing_events")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored_signing, 1);
+    assert_eq!(stored(&app).await, 1);
+}
