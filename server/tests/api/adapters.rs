@@ -1,4 +1,3 @@
-use domain::TokenScope;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
@@ -19,14 +18,7 @@ async fn reasons(app: &TestApp) -> Vec<(String, String, String)> {
 #[sqlx::test(migrator = "service::MIGRATOR")]
 async fn kyverno_policy_reports_are_stored_once(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let t = app
-        .token(
-            "prod-eu-1",
-            &[TokenScope::IngestVerification],
-            Some("prod-eu-1"),
-            false,
-        )
-        .await;
+    let t = app.cluster_token("prod-eu-1").await;
     let report = fixture("kyverno-policyreport.json");
     let res = app.post_json("/api/v1/policy-reports", &t, &report).await;
     assert_eq!(res.status(), 200);
@@ -64,14 +56,7 @@ async fn kyverno_policy_reports_are_stored_once(pool: PgPool) {
 #[sqlx::test(migrator = "service::MIGRATOR")]
 async fn cluster_reports_lists_and_openreports(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let t = app
-        .token(
-            "prod-eu-1",
-            &[TokenScope::IngestVerification],
-            Some("prod-eu-1"),
-            false,
-        )
-        .await;
+    let t = app.cluster_token("prod-eu-1").await;
     let list = json!({"apiVersion": "v1", "kind": "List", "items": [
         fixture("kyverno-clusterpolicyreport-legacy.json"),
         fixture("openreports-report.json"),
@@ -127,14 +112,7 @@ async fn cluster_reports_lists_and_openreports(pool: PgPool) {
 #[sqlx::test(migrator = "service::MIGRATOR")]
 async fn policy_controller_denials_are_classified(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let t = app
-        .token(
-            "prod-us-1",
-            &[TokenScope::IngestVerification],
-            Some("prod-us-1"),
-            false,
-        )
-        .await;
+    let t = app.cluster_token("prod-us-1").await;
     let cases = fixture("policy-controller-messages.json");
     let cases = cases.as_array().unwrap();
     let events: Vec<Value> = cases
@@ -187,14 +165,7 @@ async fn policy_controller_denials_are_classified(pool: PgPool) {
 #[sqlx::test(migrator = "service::MIGRATOR")]
 async fn connaisseur_alerts_are_recorded(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let t = app
-        .token(
-            "dev-1",
-            &[TokenScope::IngestVerification],
-            Some("dev-1"),
-            false,
-        )
-        .await;
+    let t = app.cluster_token("dev-1").await;
     let alert = json!({
         "alert_message": "CONNAISSEUR rejected a request", "priority": "3", "connaisseur_pod_id": "connaisseur-deployment-7d9f",
         "cluster": "dev-1", "namespace": "web", "timestamp": "2026-11-25 10:00:00.123456", "request_id": "3a1b9c",

@@ -119,6 +119,17 @@ impl TestApp {
         secret.expose().to_owned()
     }
 
+    /// The usual reporter: an `ingest:verification` token bound to `cluster`, named after it.
+    pub async fn cluster_token(&self, cluster: &str) -> String {
+        self.token(
+            cluster,
+            &[domain::TokenScope::IngestVerification],
+            Some(cluster),
+            false,
+        )
+        .await
+    }
+
     /// Posts JSON to a machine API with a bearer token.
     pub async fn post_json(&self, path: &str, token: &str, body: &serde_json::Value) -> Response {
         reqwest::Client::new()

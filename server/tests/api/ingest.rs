@@ -33,14 +33,7 @@ async fn stored(app: &TestApp) -> i64 {
 #[sqlx::test(migrator = "service::MIGRATOR")]
 async fn a_batch_is_stored_once_and_duplicates_are_counted(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let t = app
-        .token(
-            "prod-eu-1",
-            &[TokenScope::IngestVerification],
-            Some("prod-eu-1"),
-            false,
-        )
-        .await;
+    let t = app.cluster_token("prod-eu-1").await;
     let ids = ids(3);
     let body = json!({"events": [event(&ids[0], Some("prod-eu-1")), event(&ids[1], None), event(&ids[2], None)]});
     let res = app
@@ -79,14 +72,7 @@ async fn a_batch_is_stored_once_and_duplicates_are_counted(pool: PgPool) {
 #[sqlx::test(migrator = "service::MIGRATOR")]
 async fn a_malformed_item_refuses_the_whole_batch_and_names_it(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let t = app
-        .token(
-            "prod-eu-1",
-            &[TokenScope::IngestVerification],
-            Some("prod-eu-1"),
-            false,
-        )
-        .await;
+    let t = app.cluster_token("prod-eu-1").await;
     let ids = ids(3);
     let mut bad = event(&ids[1], None);
     bad["digest"] = json!("sha256:nothex");
