@@ -58,20 +58,9 @@ pub async fn require_session(
             let login = if target == "/" {
                 "/login".to_owned()
             } else {
-                format!("/login?next={}", encode(&target))
+                format!("/login?next={}", crate::routes::login::urlencode(&target))
             };
             Redirect::to(&login).into_response()
         }
     }
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

@@ -121,7 +121,8 @@ fn safe_next(next: &str) -> &str {
     }
 }
 
-fn urlencode(s: &str) -> String {
+/// Percent-encodes a local path for a `next=` parameter (`/` kept readable).
+pub(crate) fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {

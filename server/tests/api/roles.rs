@@ -1,7 +1,7 @@
 use domain::Role;
 use sqlx::PgPool;
 
-use crate::helpers::{browser, location, spawn_app, PASSWORD};
+use crate::helpers::{browser, location, spawn_app};
 
 async fn user_count(pool: &PgPool) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM users")
@@ -163,5 +163,4 @@ async fn an_admin_manages_people_and_every_change_is_audited(pool: PgPool) {
         )
         .await;
     assert_eq!(res.status(), 409);
-    let _ = PASSWORD;
 }
