@@ -481,9 +481,11 @@ mod tests {
         }
     }
 
+    type Expectation = fn(&KeyError) -> bool;
+
     #[test]
     fn refuses_what_is_not_a_usable_public_key() {
-        let cases: [(&str, fn(&KeyError) -> bool); 9] = [
+        let cases: [(&str, Expectation); 9] = [
             ("", |e| *e == KeyError::NotPem),
             ("not a key", |e| *e == KeyError::NotPem),
             ("ec-private-test-only.pem", |e| {
