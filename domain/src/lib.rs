@@ -21,6 +21,7 @@ pub mod reason;
 pub mod role;
 pub mod simple_signing;
 pub mod token_scope;
+pub mod trust_bundle;
 pub mod verification_event;
 pub mod wire;
 
@@ -37,6 +38,10 @@ pub use public_key::{KeyAlgorithm, KeyError, PublicKey, SignatureError};
 pub use reason::ReasonCode;
 pub use role::Role;
 pub use token_scope::TokenScope;
+pub use trust_bundle::{
+    BundleError, BundleSigningKey, DefaultAction, SignedTrustBundle, TrustBundle,
+    TrustBundleContents, TrustedKey, TrustedKeyRecord,
+};
 pub use verification_event::{SigningEvent, VerificationEvent};
 
 /// A value from outside failed validation; the message is fit to show to the person who sent it.
