@@ -15,6 +15,7 @@ pub mod login;
 pub mod maintenance;
 pub mod overview;
 pub mod password;
+pub mod registry;
 pub mod tokens;
 pub mod users;
 
