@@ -108,6 +108,11 @@ impl TestRegistry {
     }
 
     fn start_with(auth: RegistryAuth, tls: Option<ServerTls>) -> Self {
+        Self::start_full(auth, tls, false)
+    }
+
+    /// `relative_urls`: the registry sends upload `Location`s as paths instead of full URLs.
+    fn start_full(auth: RegistryAuth, tls: Option<ServerTls>, relative_urls: bool) -> Self {
         require_docker_registry();
         let dir = TempDir::new("registry");
         let mut last_log = String::new();
@@ -117,7 +122,7 @@ impl TestRegistry {
                 "version: 0.1\n\
                  log: {{level: warn}}\n\
                  storage:\n  cache: {{blobdescriptor: inmemory}}\n  filesystem: {{rootdirectory: {}}}\n  delete: {{enabled: true}}\n\
-                 http:\n  addr: \"{addr}\"\n",
+                 http:\n  addr: \"{addr}\"\n  relativeurls: {relative_urls}\n",
                 dir.path().join("data").display()
             );
             if let Some(tls) = &tls {
@@ -898,6 +903,223 @@ async fn bearer_token_flow_against_a_token_authenticated_registry() {
         }
     );
     assert!(err.to_string().contains("allow_http"), "{err}");
+}
+
+#[tokio::test]
+async fn uploads_follow_absolute_and_relative_locations() {
+    for relative in [false, true] {
+        let registry = TestRegistry::start_full(RegistryAuth::Anonymous, None, relative);
+        // What the registry sends, seen with a raw request.
+        let opened = reqwest::Client::new()
+            .post(format!(
+                "http://{}/v2/demo/app/blobs/uploads/",
+                registry.addr
+            ))
+            .send()
+            .await
+            .expect("open an upload");
+        let location = opened.headers()["location"].to_str().expect("location");
+        assert_eq!(location.starts_with('/'), relative, "{location}");
+
+        let client = plain_client(&registry);
+        let image = registry.image("demo/app:v1");
+        let digest = push_image(&client, &image, "location test").await;
+        assert_eq!(client.resolve(&image).await.expect("resolve"), digest);
+        // An existing blob is not uploaded again: one HEAD.
+        let before = client.stats().requests;
+        client
+            .upload_blob(&image, b"location test")
+            .await
+            .expect("again");
+        assert_eq!(client.stats().requests - before, 1);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A registry that breaks the protocol
+
+/// The one stand-in in this file: an HTTP server that breaks the protocol in ways a correct
+/// registry never does (no digest header, a wrong one, outages, hostile signature manifests,
+/// redirects to plain HTTP), to exercise the checks that guard against them.
+async fn misbehaving_registry(
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+) -> axum::response::Response {
+    use axum::http::{header, Method, StatusCode};
+    let manifest = OCI_MANIFEST_BODY;
+    let reply = |status: StatusCode, headers: &[(&str, &str)], body: &[u8]| {
+        let mut builder = axum::response::Response::builder().status(status);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        builder
+            .body(axum::body::Body::from(body.to_vec()))
+            .expect("a response")
+    };
+    let signature_manifest = |annotated: bool, size: u64| -> Vec<u8> {
+        let annotations = if annotated {
+            json!({"dev.cosignproject.cosign/signature": "c2ln"})
+        } else {
+            json!({})
+        };
+        let body = json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": OCI_CONFIG, "digest": Digest::of(b"{}").as_str(), "size": 2},
+            "layers": [{"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json",
+                        "digest": Digest::of(b"payload").as_str(), "size": size, "annotations": annotations}]});
+        body.to_string().into_bytes()
+    };
+    let path = uri.path();
+    let ct = (header::CONTENT_TYPE.as_str(), OCI_MANIFEST);
+    match (method, path) {
+        (Method::HEAD, "/v2/bad/nodigest/manifests/v1")
+        | (Method::HEAD, "/v2/bad/lying/manifests/v1") => reply(StatusCode::OK, &[ct], b""),
+        (Method::GET, "/v2/bad/nodigest/manifests/v1") => reply(StatusCode::OK, &[ct], manifest),
+        (Method::GET, "/v2/bad/lying/manifests/v1") => reply(
+            StatusCode::OK,
+            &[
+                ct,
+                (
+                    "docker-content-digest",
+                    "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+                ),
+            ],
+            manifest,
+        ),
+        (_, "/v2/bad/down/manifests/v1") => reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &[],
+            br#"{"errors":[{"code":"UNAVAILABLE","message":"down for maintenance"}]}"#,
+        ),
+        (_, "/v2/bad/busy/manifests/v1") => reply(
+            StatusCode::TOO_MANY_REQUESTS,
+            &[],
+            br#"{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}"#,
+        ),
+        (_, "/v2/bad/redirect/manifests/v1") => reply(
+            StatusCode::TEMPORARY_REDIRECT,
+            &[("location", "http://localhost:1/v2/bad/manifests/v1")],
+            b"",
+        ),
+        (Method::GET, p) if p.starts_with("/v2/bad/unannotated/manifests/sha256-") => {
+            reply(StatusCode::OK, &[ct], &signature_manifest(false, 7))
+        }
+        (Method::GET, p) if p.starts_with("/v2/bad/huge/manifests/sha256-") => {
+            reply(StatusCode::OK, &[ct], &signature_manifest(true, 100 << 20))
+        }
+        (Method::HEAD, p) if p.starts_with("/v2/bad/nolocation/blobs/sha256:") => {
+            reply(StatusCode::NOT_FOUND, &[], b"")
+        }
+        (Method::POST, "/v2/bad/nolocation/blobs/uploads/") => {
+            reply(StatusCode::ACCEPTED, &[], b"")
+        }
+        (_, p) if p.contains("/blobs/") => {
+            reply(StatusCode::IM_A_TEAPOT, &[], b"no blob is ever read here")
+        }
+        _ => reply(
+            StatusCode::NOT_FOUND,
+            &[],
+            br#"{"errors":[{"code":"NAME_UNKNOWN"}]}"#,
+        ),
+    }
+}
+
+const OCI_MANIFEST_BODY: &[u8] = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}"#;
+
+#[tokio::test]
+async fn refuses_what_a_misbehaving_registry_sends() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("listener");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let app = axum::Router::new().fallback(misbehaving_registry);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let client = RegistryClient::new(uncached(RegistryConfig::default().allowing_http(&addr)))
+        .expect("client");
+    let image = |name: &str| ImageReference::parse(&format!("{addr}/bad/{name}")).expect("ref");
+
+    // No Docker-Content-Digest on HEAD: the client GETs the manifest and hashes it itself.
+    let before = client.stats().requests;
+    assert_eq!(
+        client
+            .resolve(&image("nodigest:v1"))
+            .await
+            .expect("resolve"),
+        Digest::of(OCI_MANIFEST_BODY)
+    );
+    assert_eq!(client.stats().requests - before, 2, "HEAD, then GET");
+
+    // A digest header that does not match the bytes is refused.
+    let err = client
+        .resolve(&image("lying:v1"))
+        .await
+        .expect_err("lying digest");
+    assert!(matches!(err, RegistryError::Malformed { .. }), "{err:?}");
+    assert!(err.to_string().contains("Docker-Content-Digest"), "{err}");
+
+    // Outages and rate limits count as unreachable, with the registry's words.
+    let err = client.resolve(&image("down:v1")).await.expect_err("503");
+    assert!(
+        matches!(err, RegistryError::Status { status: 503, .. }),
+        "{err:?}"
+    );
+    assert!(err.is_unreachable());
+    let err = client
+        .get_manifest(&image("down:v1"), "v1")
+        .await
+        .expect_err("503");
+    assert!(
+        err.to_string()
+            .contains("UNAVAILABLE: down for maintenance"),
+        "{err}"
+    );
+    let err = client.resolve(&image("busy:v1")).await.expect_err("429");
+    assert!(
+        matches!(err, RegistryError::Status { status: 429, .. }),
+        "{err:?}"
+    );
+    assert!(err.is_unreachable());
+
+    // A redirect to plain HTTP elsewhere is not followed.
+    let err = client
+        .resolve(&image("redirect:v1"))
+        .await
+        .expect_err("redirect");
+    assert_eq!(
+        err,
+        RegistryError::PlainHttpRefused {
+            registry: addr.clone(),
+            host: "localhost:1".into()
+        }
+    );
+
+    // Signature manifests: a layer without its signature, or claiming a huge payload, fails the
+    // read (the huge one before any blob is fetched: blobs here answer 418).
+    let digest = Digest::of(b"image");
+    let err = client
+        .signatures(&image("unannotated:v1"), &digest)
+        .await
+        .expect_err("no annotation");
+    assert!(matches!(err, RegistryError::Malformed { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("dev.cosignproject.cosign/signature"),
+        "{err}"
+    );
+    let err = client
+        .signatures(&image("huge:v1"), &digest)
+        .await
+        .expect_err("huge payload");
+    assert!(matches!(err, RegistryError::Malformed { .. }), "{err:?}");
+    assert!(err.to_string().contains("more than"), "{err}");
+
+    // An upload opened without a Location cannot go on.
+    let err = client
+        .upload_blob(&image("nolocation:v1"), b"x")
+        .await
+        .expect_err("no location");
+    assert!(err.to_string().contains("Location"), "{err}");
 }
 
 // ---------------------------------------------------------------------------------------------
