@@ -1422,3 +1422,117 @@ async fn one_image_admitted_a_thousand_times_is_fetched_once() {
         .expect_err("missing")
         .is_not_found());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Interoperability with cosign itself (opt-in: needs a cosign binary)
+
+/// cosign verifies the signatures this client pushes, and this client reads the ones cosign
+/// pushes, in the same `.sig` manifest. Run with `TRUSTWATCH_COSIGN=/path/to/cosign cargo test
+/// -p service --test registry -- --ignored`; `/work/shared/peer/peer.sh` fetches cosign 2.5
+/// from Debian's archive into `$PEER_DIR/cache/trixie-root/usr/bin/cosign`.
+#[tokio::test]
+#[ignore = "needs cosign: set TRUSTWATCH_COSIGN and run with --ignored"]
+async fn cosign_and_this_client_read_each_others_signatures() {
+    use p256::pkcs8::{DecodePublicKey as _, EncodePublicKey as _};
+    let cosign_bin = std::env::var("TRUSTWATCH_COSIGN")
+        .expect("TRUSTWATCH_COSIGN must name a cosign binary for this test");
+    let registry = TestRegistry::start(RegistryAuth::Anonymous);
+    let client = client_with(&registry, uncached);
+    let image = registry.image("demo/app:v1");
+    let digest = push_image(&client, &image, "interop").await;
+    let home = TempDir::new("cosign-home");
+    let cosign = |args: &[&str]| {
+        let out = Command::new(&cosign_bin)
+            .args(args)
+            .current_dir(home.path())
+            .env("HOME", home.path())
+            .env("COSIGN_PASSWORD", "interop")
+            .output()
+            .expect("run cosign");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    println!(
+        "{}",
+        cosign(&["version"])
+            .1
+            .lines()
+            .find(|l| l.starts_with("GitVersion"))
+            .unwrap_or("?")
+    );
+    let pinned = format!("{}/demo/app@{digest}", registry.addr);
+
+    // Ours, verified by cosign.
+    let key = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
+    let ours_pub = home.path().join("ours.pub");
+    std::fs::write(
+        &ours_pub,
+        key.verifying_key()
+            .to_public_key_pem(p256::pkcs8::LineEnding::LF)
+            .expect("PEM"),
+    )
+    .expect("write ours.pub");
+    let payload = cosign_payload(&image, &digest);
+    client
+        .push_signature(&image, &digest, &payload, &sign(&key, &payload))
+        .await
+        .expect("push");
+    let verify = |key: &Path, reference: &str| {
+        cosign(&[
+            "verify",
+            "--key",
+            &key.display().to_string(),
+            "--insecure-ignore-tlog=true",
+            "--allow-http-registry",
+            reference,
+        ])
+    };
+    let (ok, text) = verify(&ours_pub, &pinned);
+    assert!(ok, "cosign refused our signature:\n{text}");
+    let (ok, text) = verify(&ours_pub, &image.to_string());
+    assert!(ok, "cosign refused our signature by tag:\n{text}");
+
+    // cosign's, appended to ours, read by us.
+    let (ok, text) = cosign(&["generate-key-pair"]);
+    assert!(ok, "{text}");
+    let (ok, text) = cosign(&[
+        "sign",
+        "-y",
+        "--key",
+        "cosign.key",
+        "--tlog-upload=false",
+        "--allow-http-registry",
+        &pinned,
+    ]);
+    assert!(ok, "cosign sign failed:\n{text}");
+    let read = client.signatures(&image, &digest).await.expect("read");
+    assert_eq!(read.len(), 2, "cosign appends to the manifest we wrote");
+    assert_eq!(read[0].payload, payload);
+    let cosign_pub = std::fs::read_to_string(home.path().join("cosign.pub")).expect("cosign.pub");
+    let cosign_key = p256::ecdsa::VerifyingKey::from_public_key_pem(&cosign_pub).expect("key");
+    let signature = p256::ecdsa::Signature::from_der(&read[1].signature).expect("DER");
+    cosign_key
+        .verify(&read[1].payload, &signature)
+        .expect("cosign's signature verifies over the payload we read");
+    let claimed: serde_json::Value = serde_json::from_slice(&read[1].payload).expect("payload");
+    assert_eq!(
+        claimed["critical"]["image"]["docker-manifest-digest"],
+        digest.as_str()
+    );
+
+    // Ours again after cosign's: both keep verifying.
+    let second = skopeo_payload(&image, &digest);
+    let pushed = client
+        .push_signature(&image, &digest, &second, &sign(&key, &second))
+        .await
+        .expect("push after cosign");
+    assert_eq!(pushed.signatures, 3);
+    let (ok, text) = verify(&home.path().join("cosign.pub"), &pinned);
+    assert!(ok, "cosign no longer verifies its own signature:\n{text}");
+    let (ok, text) = verify(&ours_pub, &pinned);
+    assert!(ok, "{text}");
+}
