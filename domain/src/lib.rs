@@ -7,8 +7,10 @@
 pub mod audit;
 pub mod classify;
 pub mod connaisseur;
+pub mod decision;
 pub mod email;
 pub mod engine;
+pub mod evaluate;
 pub mod fingerprint;
 pub mod image;
 pub mod key_status;
@@ -26,8 +28,12 @@ pub mod verification_event;
 pub mod wire;
 
 pub use audit::{AuditEntry, AuditRecord, ChainBreak, ChainStatus, ChainVerifier};
+pub use decision::{
+    AdmissionRequest, Check, CheckKind, Decision, SignatureEvidence, SignatureSource,
+};
 pub use email::Email;
 pub use engine::Engine;
+pub use evaluate::{evaluate, identity_matches, DirectVerifier, SignatureVerifier};
 pub use fingerprint::KeyFingerprint;
 pub use image::{Digest, ImageReference};
 pub use key_status::KeyStatus;
