@@ -88,8 +88,8 @@ fn require_docker_registry() {
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
             "the `docker-registry` binary is not installed, and these tests need a real registry: \
-             install Debian's package with `apt-get install docker-registry` (scripts/test does \
-             it through ensure_registry_tools in scripts/lib/registry.sh)"
+             install Debian's package with `apt-get install docker-registry` (`ensure_registry_tools` \
+             in scripts/lib/registry.sh does that)"
         ),
         Err(e) => panic!("cannot run docker-registry: {e}"),
     }
@@ -1408,11 +1408,14 @@ async fn one_image_admitted_a_thousand_times_is_fetched_once() {
     assert_eq!(client.stats().requests, 5);
 
     // The tag moves; the cached answer holds until the TTL runs out, then the new one shows.
-    let d2 = push_image(&writer, &image, "popular, rebuilt").await;
-    assert_ne!(d1, d2);
-    assert_eq!(client.resolve(&image).await.expect("cached"), d1);
+    let moving = registry.image("demo/app:moving");
+    let m1 = push_image(&writer, &moving, "moving, first").await;
+    assert_eq!(client.resolve(&moving).await.expect("first"), m1);
+    let m2 = push_image(&writer, &moving, "moving, rebuilt").await;
+    assert_ne!(m1, m2);
+    assert_eq!(client.resolve(&moving).await.expect("cached"), m1);
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    assert_eq!(client.resolve(&image).await.expect("fresh"), d2);
+    assert_eq!(client.resolve(&moving).await.expect("fresh"), m2);
 
     // Keys are per repository: the same tag elsewhere is its own entry.
     let elsewhere = registry.image("other/app:v1");
