@@ -258,6 +258,21 @@ struct PolicyOutcome<'a> {
     notes: Vec<String>,
 }
 
+impl<'a> PolicyOutcome<'a> {
+    /// A failure found before any signature was looked at; `check` carries the reason.
+    fn refused(policy: &'a Policy, check: Check, summary: String, remedy: String) -> Self {
+        Self {
+            policy,
+            passed: false,
+            reason: check.reason.unwrap_or(ReasonCode::ThresholdNotMet),
+            check,
+            summary,
+            remediation: vec![remedy],
+            notes: Vec::new(),
+        }
+    }
+}
+
 struct Context<'a> {
     request: &'a AdmissionRequest,
     bundle: &'a TrustBundle,
@@ -309,23 +324,21 @@ fn judge_policy<'a>(
             "policy {} names no authorities or a threshold of 0, so it can never pass",
             policy.name()
         );
-        return PolicyOutcome {
+        let check = Check::fail(
+            CheckKind::Policy,
+            subject,
+            ReasonCode::ThresholdNotMet,
+            &detail,
+        );
+        return PolicyOutcome::refused(
             policy,
-            passed: false,
-            reason: ReasonCode::ThresholdNotMet,
-            check: Check::fail(
-                CheckKind::Policy,
-                subject,
-                ReasonCode::ThresholdNotMet,
-                &detail,
-            ),
-            summary: format!("{detail}."),
-            remediation: vec![format!(
+            check,
+            format!("{detail}."),
+            format!(
                 "ask the security team to fix policy {}: it needs at least one authority and a threshold of 1 or more",
                 policy.name()
-            )],
-            notes: Vec::new(),
-        };
+            ),
+        );
     }
 
     let Some(digest) = request.effective_digest() else {
@@ -345,22 +358,16 @@ fn judge_policy<'a>(
             ReasonCode::DigestRequired,
             &detail,
         )]);
-        return PolicyOutcome {
+        return PolicyOutcome::refused(
             policy,
-            passed: false,
-            reason: ReasonCode::DigestRequired,
             check,
-            summary: format!(
-                "Policy {} cannot be checked: {detail}.",
-                policy.name()
-            ),
-            remediation: vec![format!(
+            format!("Policy {} cannot be checked: {detail}.", policy.name()),
+            format!(
                 "pin the digest: deploy {}@sha256:… (the digest of the image you built) instead of {}",
                 request.image.name(),
                 request.image
-            )],
-            notes: Vec::new(),
-        };
+            ),
+        );
     };
 
     let digest_check = if policy.require_digest() && request.image.digest().is_none() {
@@ -430,74 +437,22 @@ fn judge_policy<'a>(
     let satisfied = assignment.iter().flatten().count();
 
     let mut notes = Vec::new();
-    let mut authority_checks = Vec::new();
-    for (a, authority) in authorities.iter().enumerate() {
-        let keys = authority_keys(authority, bundle);
-        let children: Vec<Check> = keys
-            .iter()
-            .flat_map(|k| judged.get(k).into_iter().flatten())
-            .map(|j| j.check.clone())
-            .collect();
-        let subject = match authority {
-            Authority::Key(k) => format!("key {k}"),
-            Authority::Group(g) => format!("group {g}"),
-        };
-        let check = if let Some(k) = assignment[a] {
-            let key = &bundle.keys()[k];
-            let signature = judged
-                .get(&k)
-                .and_then(|js| js.iter().find(|j| j.passed()))
-                .map_or(0, |j| j.signature + 1);
-            if key.status() == KeyStatus::Retiring {
-                notes.push(format!(
-                    "key {} is retiring: sign new releases with its successor",
-                    key.name()
-                ));
-            }
-            Check::pass(
-                CheckKind::Authority,
-                subject,
-                format!(
-                    "satisfied by signature #{signature} from key {}",
-                    key.name()
-                ),
-            )
-        } else if keys.is_empty() {
-            Check::fail(
-                CheckKind::Authority,
-                subject,
-                ReasonCode::UnknownKey,
-                format!("{authority} is not in the trust bundle, so it can never sign"),
-            )
-        } else if !options[a].is_empty() {
-            Check::fail(
-                CheckKind::Authority,
-                subject,
-                ReasonCode::ThresholdNotMet,
-                format!(
-                    "its only valid signatures are by {}, which already counts for another authority; one key counts once",
-                    list(options[a].iter().map(|&k| bundle.keys()[k].name().to_owned()))
-                ),
-            )
-        } else {
-            let failures = children.iter().filter_map(|c| c.reason);
-            match dominant(failures) {
-                Some(reason) => Check::fail(
-                    CheckKind::Authority,
-                    subject,
-                    reason,
-                    format!("no valid signature from {authority}"),
-                ),
-                None => Check::fail(
-                    CheckKind::Authority,
-                    subject,
-                    ReasonCode::Unsigned,
-                    format!("{authority} has not signed {digest}"),
-                ),
-            }
-        };
-        authority_checks.push(check.with_children(children));
-    }
+    let authority_checks: Vec<Check> = authorities
+        .iter()
+        .enumerate()
+        .map(|(a, authority)| {
+            let (check, note) = authority_check(
+                bundle,
+                authority,
+                assignment[a],
+                &options[a],
+                &judged,
+                digest,
+            );
+            notes.extend(note);
+            check
+        })
+        .collect();
 
     let digest_ok = digest_check.passed;
     let passed = digest_ok && satisfied >= threshold;
@@ -563,6 +518,75 @@ fn judge_policy<'a>(
         remediation,
         notes,
     }
+}
+
+/// Whether `authority` is satisfied (by key `assigned`, if the matching gave it one) and why
+/// not, with the judged signatures of its keys beneath. The note, if any, becomes a warning.
+fn authority_check(
+    bundle: &TrustBundle,
+    authority: &Authority,
+    assigned: Option<usize>,
+    valid_keys: &[usize],
+    judged: &BTreeMap<usize, Vec<Judged>>,
+    digest: &Digest,
+) -> (Check, Option<String>) {
+    let keys = authority_keys(authority, bundle);
+    let children: Vec<Check> = keys
+        .iter()
+        .flat_map(|k| judged.get(k).into_iter().flatten())
+        .map(|j| j.check.clone())
+        .collect();
+    let subject = match authority {
+        Authority::Key(k) => format!("key {k}"),
+        Authority::Group(g) => format!("group {g}"),
+    };
+    let fail = |reason: ReasonCode, detail: String| {
+        Check::fail(CheckKind::Authority, &subject, reason, detail)
+    };
+    let mut note = None;
+    let check = if let Some(k) = assigned {
+        let key = &bundle.keys()[k];
+        let signature = judged
+            .get(&k)
+            .and_then(|js| js.iter().find(|j| j.passed()))
+            .map_or(0, |j| j.signature + 1);
+        if key.status() == KeyStatus::Retiring {
+            note = Some(format!(
+                "key {} is retiring: sign new releases with its successor",
+                key.name()
+            ));
+        }
+        Check::pass(
+            CheckKind::Authority,
+            &subject,
+            format!(
+                "satisfied by signature #{signature} from key {}",
+                key.name()
+            ),
+        )
+    } else if keys.is_empty() {
+        fail(
+            ReasonCode::UnknownKey,
+            format!("{authority} is not in the trust bundle, so it can never sign"),
+        )
+    } else if !valid_keys.is_empty() {
+        fail(
+            ReasonCode::ThresholdNotMet,
+            format!(
+                "its only valid signatures are by {}, which already counts for another authority; one key counts once",
+                list(valid_keys.iter().map(|&k| bundle.keys()[k].name().to_owned()))
+            ),
+        )
+    } else {
+        match dominant(children.iter().filter_map(|c| c.reason)) {
+            Some(reason) => fail(reason, format!("no valid signature from {authority}")),
+            None => fail(
+                ReasonCode::Unsigned,
+                format!("{authority} has not signed {digest}"),
+            ),
+        }
+    };
+    (check.with_children(children), note)
 }
 
 /// A signature by a key this policy does not count, or by no key of the bundle.

@@ -290,6 +290,16 @@ impl Policy {
     }
 }
 
+#[cfg(test)]
+impl Policy {
+    /// Skips validation, to show that evaluation fails closed on what validation refuses.
+    pub(crate) fn unvalidated(mut self, authorities: Vec<Authority>, threshold: usize) -> Self {
+        self.authorities = authorities;
+        self.threshold = threshold;
+        self
+    }
+}
+
 impl Serialize for Policy {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         self.to_document().serialize(s)

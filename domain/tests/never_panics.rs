@@ -173,3 +173,24 @@ fn the_report_adapter_never_panics_on_odd_documents() {
         }
     }
 }
+
+const PAYLOAD: &str = r#"{"critical":{"identity":{"docker-reference":"reg.io/team/app:v1"},"image":{"docker-manifest-digest":"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},"type":"cosign container image signature"},"optional":{"creator":"skopeo","timestamp":1700000000}}"#;
+
+const POLICY: &str = "apiVersion: trustwatch.dev/v1\nkind: Policy\nmetadata: {name: prod-images}\nspec:\n  images: [\"reg.io/payments/*\", \"reg.io/**\"]\n  clusters: [\"prod-*\"]\n  mode: warn\n  identity: exact\n  maxSignatureAge: 90d\n  authorities: {threshold: 2, keys: [a, b], groups: [team]}\n---\napiVersion: trustwatch.dev/v1\nkind: KeyGroup\nmetadata: {name: team}\nspec: {keys: [c]}\n";
+
+const PEM: &str = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEWRLl3+qSx7I/ijz2eHIOSEQJ3DzP\nl8D0YRXJD6CyHqlZxeI7AO2B8BMuTQrp2IUMY8ecs5nNT5Nn8KsN5GBo1A==\n-----END PUBLIC KEY-----\n";
+
+#[test]
+fn signature_inputs_never_panic_the_parsers() {
+    let mut rng = Rng(0x5167_6e61_7475_7265);
+    for _ in 0..5_000 {
+        let payload = mutate(&mut rng, PAYLOAD);
+        if let Ok(p) = domain::simple_signing::SimpleSigningPayload::parse(payload.as_bytes()) {
+            // Whatever parses names a valid reference and digest.
+            assert!(domain::ImageReference::parse(p.docker_reference()).is_ok());
+            assert!(domain::Digest::parse(p.manifest_digest().as_str()).is_ok());
+        }
+        let _ = domain::policy::parse_documents(&mutate(&mut rng, POLICY));
+        let _ = domain::PublicKey::parse_pem(&mutate(&mut rng, PEM));
+    }
+}

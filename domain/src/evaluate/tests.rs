@@ -218,6 +218,23 @@ fn groups_are_one_authority_and_one_key_counts_once() {
 }
 
 #[test]
+fn unsatisfiable_policies_fail_closed_if_they_ever_get_past_validation() {
+    let base = prod("  authorities: {keys: [ci-release]}\n");
+    for (authorities, threshold) in [
+        (vec![], 0),
+        (vec![], 1),
+        (vec![Authority::Key("ci-release".into())], 0),
+    ] {
+        let broken = base.clone().unvalidated(authorities.clone(), threshold);
+        let bundle = world(all_keys(), vec![broken]);
+        let d = decide(&bundle, &by_tag(), &[good("ci-release")]);
+        assert!(!d.allowed, "{authorities:?}, threshold {threshold}");
+        assert_eq!(d.reason, ReasonCode::ThresholdNotMet);
+        assert!(d.summary.contains("can never pass"), "{}", d.summary);
+    }
+}
+
+#[test]
 fn modes_truth_table() {
     for mode in Mode::ALL {
         for passes in [true, false] {
