@@ -11,6 +11,7 @@ use crate::fingerprint::KeyFingerprint;
 use crate::image::{Digest, ImageReference};
 use crate::policy::Mode;
 use crate::reason::ReasonCode;
+use crate::verification_event::SigningEvent;
 
 /// One image of a workload, as the admission sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +81,17 @@ impl SignatureEvidence {
             recorded_at: Some(recorded_at),
             key,
         }
+    }
+
+    /// The evidence a stored signing event offers, if it carried its payload and signature.
+    /// `recorded_at` is the time Trustwatch stored the event (the database's, not the signer's).
+    pub fn from_stored_event(event: &SigningEvent, recorded_at: DateTime<Utc>) -> Option<Self> {
+        Some(Self::from_signing_event(
+            event.payload.clone()?,
+            event.signature.clone()?,
+            recorded_at,
+            Some(event.key.clone()),
+        ))
     }
 
     /// The recorded time, if it is one we trust.
@@ -264,5 +276,31 @@ mod tests {
         assert_eq!(registry.trusted_time(), None);
         let event = SignatureEvidence::from_signing_event(vec![], vec![], t, None);
         assert_eq!(event.trusted_time(), Some(t));
+    }
+
+    #[test]
+    fn stored_signing_events_become_evidence_when_they_carry_a_signature() {
+        let t = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let mut event = SigningEvent {
+            id: uuid::Uuid::nil(),
+            key: KeyFingerprint::of_spki_der(b"k"),
+            image: ImageReference::parse("reg.io/a:1").unwrap(),
+            digest: Digest::of(b"m"),
+            signer_identity: "ci".into(),
+            signer_host: None,
+            payload: Some(b"p".to_vec()),
+            signature: None,
+            claimed_at: Some(t - chrono::TimeDelta::days(9)),
+        };
+        assert_eq!(SignatureEvidence::from_stored_event(&event, t), None);
+        event.signature = Some(b"s".to_vec());
+        let evidence = SignatureEvidence::from_stored_event(&event, t).unwrap();
+        assert_eq!(
+            evidence.trusted_time(),
+            Some(t),
+            "the recorded time, not the claimed one"
+        );
+        assert_eq!(evidence.key, Some(event.key.clone()));
+        assert_eq!(evidence.source, SignatureSource::SigningEvent);
     }
 }

@@ -43,6 +43,7 @@ pub use policy::{Authority, IdentityRule, KeyGroup, Mode, Policy, PolicyItem, Pr
 pub use public_key::{KeyAlgorithm, KeyError, PublicKey, SignatureError};
 pub use reason::ReasonCode;
 pub use role::Role;
+pub use simple_signing::SimpleSigningPayload;
 pub use token_scope::TokenScope;
 pub use trust_bundle::{
     BundleError, BundleSigningKey, DefaultAction, SignedTrustBundle, TrustBundle,
