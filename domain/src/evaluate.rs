@@ -1029,7 +1029,13 @@ fn explain(
                     .iter()
                     .find(|c| c.reason == j.check.reason)
                     .map_or(j.check.detail.as_str(), |c| c.detail.as_str());
-                let others = j.check.children.iter().filter(|c| !c.passed).count() - 1;
+                let others = j
+                    .check
+                    .children
+                    .iter()
+                    .filter(|c| !c.passed)
+                    .count()
+                    .saturating_sub(1);
                 let more = match others {
                     0 => String::new(),
                     n => format!(" (and {n} more problem{} with it)", plural(n)),
@@ -1055,7 +1061,7 @@ fn sign_advice(cx: &Context, policy: &Policy, authority: &Authority, pinned: &st
                 policy.name()
             )],
             Some(key) if key.may_sign_at(cx.now) => vec![
-                format!("trustwatch sign --key {name} {pinned}"),
+                format!("trustwatch sign --key {} {}", shell_word(name), shell_word(pinned)),
                 format!("ask team {} to sign with {name}", key.owner_team()),
             ],
             Some(key) => vec![format!(
@@ -1080,7 +1086,11 @@ fn sign_advice(cx: &Context, policy: &Policy, authority: &Authority, pinned: &st
                         .map(|k| k.name())
                         .collect();
                     vec![
-                        format!("trustwatch sign --key {} {pinned}", key.name()),
+                        format!(
+                            "trustwatch sign --key {} {}",
+                            shell_word(key.name()),
+                            shell_word(pinned)
+                        ),
                         format!(
                             "ask team {} to sign with {} (any key of group {group} counts: {})",
                             key.owner_team(),
@@ -1272,6 +1282,21 @@ fn list(items: impl IntoIterator<Item = String>) -> String {
         "none".to_owned()
     } else {
         items.join(", ")
+    }
+}
+
+/// `s` as one word for a POSIX shell, quoted only when it needs to be, so the commands in a
+/// remediation can be pasted as they are.
+fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(c, '-' | '_' | '.' | '/' | ':' | '@' | '+' | '=' | ',')
+        });
+    if plain {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
     }
 }
 

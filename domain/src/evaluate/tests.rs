@@ -1199,3 +1199,22 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn commands_quote_what_the_shell_would_split() {
+    assert_eq!(shell_word("ci-release"), "ci-release");
+    assert_eq!(shell_word("CI release"), "'CI release'");
+    assert_eq!(shell_word("it's"), r"'it'\''s'");
+    let spaced = key("CI release", signer("qa"));
+    let bundle = bundle(
+        vec![spaced],
+        vec![],
+        vec![prod("  authorities: {keys: ['CI release']}\n")],
+        DefaultAction::Deny,
+    );
+    let d = decide(&bundle, &by_tag(), &[]);
+    assert_eq!(
+        d.remediation[0],
+        format!("trustwatch sign --key 'CI release' {IMAGE}@{}", digest())
+    );
+}

@@ -19,12 +19,10 @@ pub fn is_valid_name(s: &str) -> bool {
         && b.iter().all(|c| edge(c) || *c == b'-')
 }
 
-/// Key names are freer (the keys table allows 1 to 100 characters); we only refuse what cannot
-/// be told apart when read: blanks, control characters and surrounding spaces.
+/// Key names are freer (the keys table allows any 1 to 100 characters); we only refuse what
+/// cannot be told apart when read: control characters and surrounding spaces.
 pub fn is_valid_key_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars().count() <= 100
-        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+    !s.is_empty() && s.chars().count() <= 100 && s.trim() == s && !s.chars().any(char::is_control)
 }
 
 const NAME_RULE: &str =
@@ -372,7 +370,7 @@ spec:
   mode: block
   identity: strict
   maxSignatureAge: 3 months
-  authorities: {threshold: 5, keys: [a, a, "b c"], groups: [Team]}
+  authorities: {threshold: 5, keys: [a, a, " b"], groups: [Team]}
 "#;
         let problems = Policy::from_yaml(bad).unwrap_err();
         for path in [
@@ -468,6 +466,21 @@ spec:
             "duplicate name: {problems}"
         );
         assert!(crate::policy::parse_documents("").is_err());
+    }
+
+    #[test]
+    fn key_names_are_what_the_keys_table_allows() {
+        for good in [
+            "ci-release",
+            "CI release key",
+            "team/key:2",
+            &"k".repeat(100),
+        ] {
+            assert!(is_valid_key_name(good), "{good}");
+        }
+        for bad in ["", " a", "a ", "a\nb", &"k".repeat(101)] {
+            assert!(!is_valid_key_name(bad), "{bad:?}");
+        }
     }
 
     #[test]
