@@ -44,9 +44,11 @@ pub trait SignatureVerifier {
 }
 
 /// Verifies every time, with no cache.
+#[cfg(not(target_arch = "wasm32"))]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DirectVerifier;
 
+#[cfg(not(target_arch = "wasm32"))]
 impl SignatureVerifier for DirectVerifier {
     fn verify(&self, key: &PublicKey, payload: &[u8], signature: &[u8]) -> bool {
         key.verify(payload, signature).is_ok()

@@ -33,7 +33,9 @@ pub use decision::{
 };
 pub use email::Email;
 pub use engine::Engine;
-pub use evaluate::{evaluate, identity_matches, DirectVerifier, SignatureVerifier};
+#[cfg(not(target_arch = "wasm32"))]
+pub use evaluate::DirectVerifier;
+pub use evaluate::{evaluate, identity_matches, SignatureVerifier};
 pub use fingerprint::KeyFingerprint;
 pub use image::{Digest, ImageReference};
 pub use key_status::KeyStatus;
@@ -45,9 +47,11 @@ pub use reason::ReasonCode;
 pub use role::Role;
 pub use simple_signing::SimpleSigningPayload;
 pub use token_scope::TokenScope;
+#[cfg(not(target_arch = "wasm32"))]
+pub use trust_bundle::BundleSigningKey;
 pub use trust_bundle::{
-    BundleError, BundleSigningKey, DefaultAction, SignedTrustBundle, TrustBundle,
-    TrustBundleContents, TrustedKey, TrustedKeyRecord,
+    BundleError, DefaultAction, SignedTrustBundle, TrustBundle, TrustBundleContents, TrustedKey,
+    TrustedKeyRecord,
 };
 pub use verification_event::{SigningEvent, VerificationEvent};
 

@@ -4,7 +4,11 @@
 //!
 //! A key is parsed once into the exact bytes `ring` needs, so checking a signature is one call
 //! with no further parsing of ASN.1: the admission path checks many signatures per second.
+//!
+//! Verification is left out of WebAssembly builds: `ring` needs a C compiler for wasm32, and the
+//! browser only ever shows keys, never checks signatures.
 
+#[cfg(not(target_arch = "wasm32"))]
 use ring::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
 use serde::{Deserialize, Serialize};
 use spki::der::asn1::{ObjectIdentifier, UintRef};
@@ -71,6 +75,7 @@ impl KeyAlgorithm {
             .ok_or_else(|| crate::ParseError::new(format!("unknown key algorithm {s:?}")))
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     fn ring_algorithm(self) -> &'static dyn VerificationAlgorithm {
         match self {
             // cosign's ECDSA signatures are ASN.1 DER, not the fixed-width r||s form.
@@ -255,6 +260,7 @@ impl PublicKey {
 
     /// Checks `signature` over the exact bytes of `message`. ECDSA signatures are ASN.1 DER, as
     /// cosign writes them.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), SignatureError> {
         UnparsedPublicKey::new(self.algorithm.ring_algorithm(), &self.key_bytes)
             .verify(message, signature)

@@ -8,11 +8,12 @@
 //! received, so the envelope can be pretty-printed or re-encoded in transit without breaking it,
 //! and it never has to trust that our own types serialize back byte for byte.
 
+#[cfg(not(target_arch = "wasm32"))]
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
+#[cfg(not(target_arch = "wasm32"))]
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 use crate::audit::canonical_json;
 use crate::fingerprint::KeyFingerprint;
@@ -454,12 +455,14 @@ pub enum BundleError {
     },
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 /// The server's bundle-signing key. It implements neither `Serialize` nor a `Debug` that shows
 /// the key, so it cannot leak into a log or a response.
 pub struct BundleSigningKey {
     pair: Ed25519KeyPair,
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 impl BundleSigningKey {
     /// The key from its 32-byte Ed25519 seed (the private key as configured).
     pub fn from_seed(seed: &[u8]) -> Result<Self, BundleError> {
@@ -491,8 +494,9 @@ impl BundleSigningKey {
     }
 }
 
-impl fmt::Debug for BundleSigningKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+#[cfg(not(target_arch = "wasm32"))]
+impl std::fmt::Debug for BundleSigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "BundleSigningKey({})", self.public_key().fingerprint())
     }
 }
@@ -507,6 +511,7 @@ pub struct SignedTrustBundle {
     pub key_fingerprint: KeyFingerprint,
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 impl SignedTrustBundle {
     /// Checks the signature with one of `trusted` (several during a rotation of the bundle key),
     /// then the bundle's consistency, then its expiry, and returns the bundle.
