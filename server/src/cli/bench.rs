@@ -29,6 +29,11 @@ pub struct IngestArgs {
     batch: u64,
     #[arg(long, default_value_t = 8)]
     clients: u64,
+    /// How many distinct images (one digest per repository and tag) the events are spread over.
+    /// A cluster admits the same few hundred images again and again; a large number makes every
+    /// event in a batch a different image, the worst case for per-digest bookkeeping.
+    #[arg(long, default_value_t = 200)]
+    images: u64,
 }
 
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
@@ -38,8 +43,8 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
 }
 
 async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
-    if args.batch == 0 || args.clients == 0 || args.events < args.batch {
-        bail!("--events must be at least --batch, and --batch and --clients above zero");
+    if args.batch == 0 || args.clients == 0 || args.images == 0 || args.events < args.batch {
+        bail!("--events must be at least --batch, and --batch, --clients and --images above zero");
     }
     let batches = args.events / args.batch;
     let url = format!(
@@ -61,7 +66,7 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
             next.clone(),
             accepted.clone(),
         );
-        let size = args.batch;
+        let (size, images) = (args.batch, args.images);
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             loop {
@@ -69,7 +74,7 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
                 if n >= batches {
                     break;
                 }
-                let body = batch_body(n, size);
+                let body = batch_body(n, size, images);
                 let t0 = Instant::now();
                 let res = client
                     .post(&url)
@@ -102,6 +107,7 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
         "events sent:       {total} in {} batches of {} from {} clients",
         batches, args.batch, args.clients
     );
+    println!("distinct images:   {}", args.images.min(total));
     println!("events stored:     {}", accepted.load(Ordering::Relaxed));
     println!("elapsed:           {:.1} s", elapsed.as_secs_f64());
     println!(
@@ -119,10 +125,10 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Batch `n`: realistic events (mostly admitted, some refusals with the engine's text), ids
-/// unique across the run, times spread over the last hour. Written as text directly: building
+/// Batch `n`: realistic events (mostly admitted, some refusals with the engine's text) over
+/// `images` distinct images, ids unique across the run, times spread over the last hour. Written as text directly: building
 /// JSON trees would make the client, not the server, the thing measured.
-fn batch_body(n: u64, size: u64) -> String {
+fn batch_body(n: u64, size: u64, images: u64) -> String {
     use std::fmt::Write;
     const REPOS: [&str; 4] = [
         "payments/api",
@@ -135,7 +141,9 @@ fn batch_body(n: u64, size: u64) -> String {
     body.push_str("{\"events\":[");
     for i in 0..size {
         let k = n * size + i;
-        let repo = REPOS[(k % 4) as usize];
+        // Image number j is repository j % 4 at version j / 4, with one digest per image.
+        let j = k % images;
+        let repo = REPOS[(j % 4) as usize];
         let (team, name) = repo.split_once('/').unwrap_or(("default", repo));
         let rejected = k.is_multiple_of(10);
         let observed = (now - chrono::Duration::milliseconds((k % 3_600_000) as i64))
@@ -146,12 +154,13 @@ fn batch_body(n: u64, size: u64) -> String {
         let _ = write!(
             body,
             "{{\"id\":\"{}\",\"namespace\":\"{team}\",\"workload\":{{\"kind\":\"Deployment\",\"name\":\"{name}\"}},\
-             \"image\":\"registry.example.com/{repo}:1.{}.0\",\"digest\":\"sha256:{:064x}\",\
+             \"image\":\"registry.example.com/{repo}:1.{}.0\",\"digest\":\"{}\",\
              \"outcome\":\"{}\",\"reason\":\"{}\",\"engine\":\"kyverno\",\"policy\":\"require-signed\",\
              \"keys\":[\"sha256:{:064x}\"],\"observed_at\":\"{observed}\"",
             uuid::Uuid::now_v7(),
-            k % 50,
-            k % 5000,
+            j / 4,
+            // Real digests are uniformly random: the hash of the image number.
+            domain::Digest::of(&j.to_le_bytes()),
             if rejected { "rejected" } else { "admitted" },
             if rejected { "unsigned" } else { "admitted" },
             k % 7,
@@ -172,7 +181,7 @@ fn batch_body(n: u64, size: u64) -> String {
 mod tests {
     #[test]
     fn batch_bodies_are_valid_native_batches() {
-        let body: serde_json::Value = serde_json::from_str(&super::batch_body(3, 20)).unwrap();
+        let body: serde_json::Value = serde_json::from_str(&super::batch_body(3, 20, 7)).unwrap();
         let events = body["events"].as_array().unwrap();
         assert_eq!(events.len(), 20);
         let now = chrono::Utc::now();

@@ -451,6 +451,54 @@ async fn a_database_outage_answers_503_and_loses_nothing(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "service::MIGRATOR")]
+async fn an_id_repeated_within_a_batch_is_one_event(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let t = app.cluster_token("prod-eu-1").await;
+    let once = event(&ids(1)[0], None);
+    let body = json!({"events": [once.clone(), event(&ids(1)[0], None), once]});
+    let res = app
+        .post_json("/api/v1/verification-events", &t, &body)
+        .await;
+    assert_eq!(
+        res.json::<Value>().await.unwrap(),
+        json!({"accepted": 2, "duplicates": 1})
+    );
+    assert_eq!(stored(&app).await, 2);
+}
+
+// Concurrent requests carrying the same new ids race past the duplicate check; the loser must
+// retry and count them as duplicates, never fail or store them twice.
+#[sqlx::test(migrator = "service::MIGRATOR")]
+async fn the_same_new_batch_sent_concurrently_is_stored_once(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let t = app.cluster_token("prod-eu-1").await;
+    let batch: Vec<Value> = ids(300).iter().map(|id| event(id, None)).collect();
+    let body = json!({"events": batch});
+    let answers = futures::future::join_all(
+        (0..6).map(|_| app.post_json("/api/v1/verification-events", &t, &body)),
+    )
+    .await;
+    let mut accepted = 0;
+    for res in answers {
+        assert_eq!(res.status(), 200);
+        let answer = res.json::<Value>().await.unwrap();
+        let (a, d) = (
+            answer["accepted"].as_u64().unwrap(),
+            answer["duplicates"].as_u64().unwrap(),
+        );
+        assert_eq!(a + d, 300, "{answer}");
+        accepted += a;
+    }
+    assert_eq!(accepted, 300, "each event is new to exactly one request");
+    assert_eq!(stored(&app).await, 300);
+    let counted: i64 = sqlx::query_scalar("SELECT sum(events)::bigint FROM verification_hourly")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(counted, 300);
+}
+
+#[sqlx::test(migrator = "service::MIGRATOR")]
 async fn hourly_rollups_count_each_event_once(pool: PgPool) {
     let app = spawn_app(pool).await;
     let t = app
