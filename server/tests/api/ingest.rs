@@ -667,3 +667,123 @@ async fn every_ingest_endpoint_refuses_bad_input_and_wrong_scopes(pool: PgPool) 
     assert_eq!(stored_signing, 1);
     assert_eq!(stored(&app).await, 1);
 }
+
+// The failure cases every endpoint shares the code for (body limits, cluster binding, database
+// loss) are asserted on each endpoint, so a new endpoint that bypasses that code is caught.
+#[sqlx::test(migrator = "service::MIGRATOR")]
+async fn every_endpoint_refuses_oversize_bodies_other_clusters_and_waits_out_an_outage(
+    pool: PgPool,
+) {
+    use crate::helpers::{database_address, DbProxy};
+
+    let proxy = DbProxy::start(database_address(&pool)).await;
+    let app = spawn_app(proxy.pool_like(&pool)).await;
+    let reporter = app.cluster_token("prod-eu-1").await;
+    let signer = app
+        .token("ci", &[TokenScope::IngestSigning], None, false)
+        .await;
+    let now = || chrono::Utc::now().to_rfc3339();
+    let message = |cluster: &str| {
+        json!({"events": [{
+            "id": ids(1)[0], "cluster": cluster, "namespace": "web",
+            "workload": {"kind": "Pod", "name": "x"}, "observed_at": now(),
+            "message": "admission webhook \"policy.sigstore.dev\" denied the request: validation failed: failed policy: prod: spec.containers[0].image\nregistry.example.com/web/x@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef signature key validation failed for authority authority-0 for registry.example.com/web/x@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef: no matching signatures",
+        }]})
+    };
+    let alert = |cluster: &str| {
+        json!({
+            "alert_message": "CONNAISSEUR rejected a request", "priority": "3",
+            "cluster": cluster, "namespace": "web", "timestamp": "2026-11-25 10:00:00.123456",
+            "request_id": uuid::Uuid::now_v7().to_string(),
+            "images": "['docker.io/securesystemsengineering/testimage:unsigned']"
+        })
+    };
+    let heartbeat = |cluster: &str| {
+        json!({"cluster": cluster, "engine": "kyverno", "enforcement_mode": "enforce", "bundle_version": 1})
+    };
+    let mut report = serde_json::from_str::<Value>(
+        &std::fs::read_to_string(format!(
+            "{}/tests/fixtures/kyverno-policyreport.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    report["metadata"]["uid"] = json!(uuid::Uuid::now_v7().to_string());
+    let signing = json!({"events": [{
+        "id": ids(1)[0], "key": D, "image": "registry.example.com/payments/api:1.4.2", "digest": D,
+        "signer": {"identity": "ci/job#1"}
+    }]});
+    let verification = |cluster: &str| json!({"events": [event(&ids(1)[0], Some(cluster))]});
+
+    // (path, token, a good body, the same for another cluster where the body can name one).
+    // Connaisseur names the cluster from its own CLUSTER_NAME setting, not as a claim: a bound
+    // token's alerts are recorded for the token's cluster whatever that setting says.
+    let endpoints: Vec<(&str, &str, Value, Option<(Value, u16)>)> = vec![
+        (
+            "/api/v1/verification-events",
+            &reporter,
+            verification("prod-eu-1"),
+            Some((verification("prod-us-1"), 403)),
+        ),
+        ("/api/v1/signing-events", &signer, signing, None),
+        (
+            "/api/v1/admission-messages",
+            &reporter,
+            message("prod-eu-1"),
+            Some((message("prod-us-1"), 403)),
+        ),
+        ("/api/v1/policy-reports", &reporter, report, None),
+        (
+            "/api/v1/connaisseur-alerts",
+            &reporter,
+            alert("prod-eu-1"),
+            Some((alert("prod-us-1"), 200)),
+        ),
+        (
+            "/api/v1/clusters/heartbeat",
+            &reporter,
+            heartbeat("prod-eu-1"),
+            Some((heartbeat("prod-us-1"), 403)),
+        ),
+    ];
+    let huge = format!("{{\"events\":[],\"pad\":\"{}\"}}", "x".repeat(33 * 1024 * 1024));
+    for (path, token, good, elsewhere) in &endpoints {
+        let res = reqwest::Client::new()
+            .post(app.url(path))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(huge.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 413, "{path}: oversize body");
+        if let Some((body, status)) = elsewhere {
+            let res = app.post_json(path, token, body).await;
+            assert_eq!(res.status(), *status, "{path}: another cluster");
+        }
+        proxy.down();
+        let res = app.post_json(path, token, good).await;
+        assert_eq!(res.status(), 503, "{path}: database down");
+        assert_eq!(res.headers()["retry-after"], "5", "{path}");
+        proxy.up();
+        let res = app.post_json(path, token, good).await;
+        assert!(res.status().is_success(), "{path}: after the outage");
+    }
+    // Nothing from the refused requests, everything from the retried ones, once.
+    let (verifications, signings): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM verification_events), (SELECT count(*) FROM signing_events)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(signings, 1);
+    assert_eq!(verifications, 1 + 1 + 3 + 2, "native, message, report, two alerts");
+    let clusters: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT c.name FROM verification_events e JOIN clusters c ON c.id = e.cluster_id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(clusters, vec!["prod-eu-1".to_string()], "all for the token's cluster");
+}

@@ -25,7 +25,10 @@ pub async fn post(
     body: Result<Json<HeartbeatBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<StatusCode, Problem> {
     let token = bearer.require(TokenScope::IngestVerification)?;
-    let Json(body) = body.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let Json(body) = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => Problem::too_large(e.body_text()),
+        _ => Problem::bad_request(e.body_text()),
+    })?;
     let cluster = bearer.cluster_for(body.cluster)?;
     let engine = body
         .engine
