@@ -7,6 +7,8 @@
 pub mod audit;
 pub mod classify;
 pub mod connaisseur;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cosign_key;
 pub mod decision;
 pub mod email;
 pub mod engine;
