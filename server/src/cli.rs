@@ -4,10 +4,14 @@
 mod admin;
 mod bench;
 mod demo;
+mod generate_key_pair;
 mod migrate;
+mod registry_args;
 mod report;
 mod serve;
+mod sign;
 mod token;
+mod verify;
 
 use std::path::PathBuf;
 
@@ -51,6 +55,15 @@ enum Command {
     /// Measure a running server (see scripts/bench).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Sign an image with a cosign key file, push the signature to the registry (as cosign
+    /// does) and record the signing event (--server).
+    Sign(sign::SignArgs),
+    /// Decide whether an image may run, from a trust bundle (--server or --bundle) and the
+    /// registry's signatures. Exit status 0 allowed, 1 refused, 2 could not decide.
+    Verify(verify::VerifyArgs),
+    /// Write a new cosign key pair (PREFIX.key, PREFIX.pub), encrypted with the passphrase in
+    /// TRUSTWATCH_KEY_PASSWORD or COSIGN_PASSWORD.
+    GenerateKeyPair(generate_key_pair::GenerateKeyPairArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -64,6 +77,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo => demo::run(&settings).await,
         Command::Bench(cmd) => bench::run(cmd).await,
         Command::Report(args) => report::run(args).await,
+        Command::Sign(args) => sign::run(args).await,
+        Command::Verify(args) => verify::run(args).await,
+        Command::GenerateKeyPair(args) => generate_key_pair::run(args).await,
     }
 }
 
@@ -78,3 +94,22 @@ async fn connect(settings: &Settings) -> anyhow::Result<sqlx::PgPool> {
         .context("migrating the database")?;
     Ok(pool)
 }
+
+/// A command's result as a specific exit status (`verify`: 1 refused, 2 could not decide);
+/// `main` exits with `code` after printing `message`, if any.
+#[derive(Debug)]
+pub struct ExitStatus {
+    pub code: u8,
+    pub message: Option<String>,
+}
+
+impl std::fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.message {
+            Some(message) => f.write_str(message),
+            None => write!(f, "exit status {}", self.code),
+        }
+    }
+}
+
+impl std::error::Error for ExitStatus {}

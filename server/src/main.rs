@@ -5,9 +5,17 @@ async fn main() -> std::process::ExitCode {
     let cli = server::cli::Cli::parse();
     match server::cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
+        Err(e) => match e.downcast_ref::<server::cli::ExitStatus>() {
+            Some(status) => {
+                if let Some(message) = &status.message {
+                    eprintln!("error: {message}");
+                }
+                std::process::ExitCode::from(status.code)
+            }
+            None => {
+                eprintln!("error: {e:#}");
+                std::process::ExitCode::FAILURE
+            }
+        },
     }
 }
