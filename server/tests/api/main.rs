@@ -2,6 +2,10 @@
 #![allow(clippy::unwrap_used)] // test helpers panic loudly by design
 
 mod helpers;
+// The registry and image helpers of the differential test, shared rather than copied.
+#[path = "../interop/support.rs"]
+#[allow(dead_code)]
+mod interop_support;
 
 mod adapters;
 mod audit;
@@ -10,4 +14,5 @@ mod ingest;
 mod login;
 mod report;
 mod roles;
+mod sign;
 mod tokens;

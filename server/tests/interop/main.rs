@@ -9,6 +9,7 @@
 //! `$TRUSTWATCH_PEERS_DIR/bin/{cosign,skopeo}`, default `~/.cache/trustwatch/peers`. Without
 //! them this test fails; it never skips.
 
+mod refusals;
 mod support;
 
 use std::path::Path;
