@@ -698,9 +698,7 @@ async fn every_endpoint_refuses_oversize_bodies_other_clusters_and_waits_out_an_
             "images": "['docker.io/securesystemsengineering/testimage:unsigned']"
         })
     };
-    let heartbeat = |cluster: &str| {
-        json!({"cluster": cluster, "engine": "kyverno", "enforcement_mode": "enforce", "bundle_version": 1})
-    };
+    let heartbeat = |cluster: &str| json!({"cluster": cluster, "engine": "kyverno", "enforcement_mode": "enforce", "bundle_version": 1});
     let mut report = serde_json::from_str::<Value>(
         &std::fs::read_to_string(format!(
             "{}/tests/fixtures/kyverno-policyreport.json",
@@ -719,7 +717,8 @@ async fn every_endpoint_refuses_oversize_bodies_other_clusters_and_waits_out_an_
     // (path, token, a good body, the same for another cluster where the body can name one).
     // Connaisseur names the cluster from its own CLUSTER_NAME setting, not as a claim: a bound
     // token's alerts are recorded for the token's cluster whatever that setting says.
-    let endpoints: Vec<(&str, &str, Value, Option<(Value, u16)>)> = vec![
+    type Endpoint<'a> = (&'a str, &'a str, Value, Option<(Value, u16)>);
+    let endpoints: Vec<Endpoint> = vec![
         (
             "/api/v1/verification-events",
             &reporter,
@@ -747,7 +746,10 @@ async fn every_endpoint_refuses_oversize_bodies_other_clusters_and_waits_out_an_
             Some((heartbeat("prod-us-1"), 403)),
         ),
     ];
-    let huge = format!("{{\"events\":[],\"pad\":\"{}\"}}", "x".repeat(33 * 1024 * 1024));
+    let huge = format!(
+        "{{\"events\":[],\"pad\":\"{}\"}}",
+        "x".repeat(33 * 1024 * 1024)
+    );
     for (path, token, good, elsewhere) in &endpoints {
         let res = reqwest::Client::new()
             .post(app.url(path))
@@ -778,12 +780,20 @@ async fn every_endpoint_refuses_oversize_bodies_other_clusters_and_waits_out_an_
     .await
     .unwrap();
     assert_eq!(signings, 1);
-    assert_eq!(verifications, 1 + 1 + 3 + 2, "native, message, report, two alerts");
+    assert_eq!(
+        verifications,
+        1 + 1 + 3 + 2,
+        "native, message, report, two alerts"
+    );
     let clusters: Vec<String> = sqlx::query_scalar(
         "SELECT DISTINCT c.name FROM verification_events e JOIN clusters c ON c.id = e.cluster_id",
     )
     .fetch_all(&pool)
     .await
     .unwrap();
-    assert_eq!(clusters, vec!["prod-eu-1".to_string()], "all for the token's cluster");
+    assert_eq!(
+        clusters,
+        vec!["prod-eu-1".to_string()],
+        "all for the token's cluster"
+    );
 }
