@@ -11,4 +11,7 @@ pub struct AppState {
     pub stale_after: chrono::Duration,
     /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
+    /// Signs and stores a new trust-bundle version; every change to keys, key groups or
+    /// policies passes it to the service, which publishes in the change's transaction.
+    pub publisher: service::trust_bundle::Publisher,
 }

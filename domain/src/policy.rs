@@ -401,6 +401,16 @@ impl PolicyItem {
 /// of every document are reported together, paths prefixed with `documents[i]`. Names must be
 /// unique per kind within the file.
 pub fn parse_documents(text: &str) -> Result<Vec<PolicyItem>, Problems> {
+    Ok(parse_documents_indexed(text)?
+        .into_iter()
+        .map(|(_, item)| item)
+        .collect())
+}
+
+/// As [`parse_documents`], each item with the position of its document in the file (empty
+/// documents count), so that later checks (do the keys a policy names exist?) can report
+/// problems at `documents[i]` as well.
+pub fn parse_documents_indexed(text: &str) -> Result<Vec<(usize, PolicyItem)>, Problems> {
     validate::documents(text)
 }
 

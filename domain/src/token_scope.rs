@@ -17,13 +17,19 @@ pub enum TokenScope {
     /// A reader of the machine APIs (dashboards, scripts, `trustwatch verify --server`).
     #[serde(rename = "read")]
     Read,
+    /// Administration over the machine APIs: keys, key groups and policies (`trustwatch keys …`,
+    /// `trustwatch policy …` with `--server`). It grants nothing else: an admin token that also
+    /// reads or reports carries those scopes too.
+    #[serde(rename = "admin")]
+    Admin,
 }
 
 impl TokenScope {
-    pub const ALL: [TokenScope; 3] = [
+    pub const ALL: [TokenScope; 4] = [
         TokenScope::IngestVerification,
         TokenScope::IngestSigning,
         TokenScope::Read,
+        TokenScope::Admin,
     ];
 
     pub fn parse(s: &str) -> Result<Self, ParseError> {
@@ -31,8 +37,9 @@ impl TokenScope {
             "ingest:verification" => Ok(TokenScope::IngestVerification),
             "ingest:signing" => Ok(TokenScope::IngestSigning),
             "read" => Ok(TokenScope::Read),
+            "admin" => Ok(TokenScope::Admin),
             other => Err(ParseError::new(format!(
-                "unknown token scope {other:?}; expected ingest:verification, ingest:signing or read"
+                "unknown token scope {other:?}; expected ingest:verification, ingest:signing, read or admin"
             ))),
         }
     }
@@ -58,6 +65,7 @@ impl TokenScope {
             TokenScope::IngestVerification => "ingest:verification",
             TokenScope::IngestSigning => "ingest:signing",
             TokenScope::Read => "read",
+            TokenScope::Admin => "admin",
         }
     }
 }
@@ -86,6 +94,10 @@ mod tests {
             vec![TokenScope::Read, TokenScope::IngestSigning]
         );
         assert!(TokenScope::parse_list(" , ").is_err());
-        assert!(TokenScope::parse_list("read,admin").is_err());
+        assert!(TokenScope::parse_list("read,owner").is_err());
+        assert_eq!(
+            TokenScope::parse_list("admin").unwrap(),
+            vec![TokenScope::Admin]
+        );
     }
 }

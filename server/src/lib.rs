@@ -1,6 +1,7 @@
 //! The `trustwatch` binary's library half: settings, start-up, HTTP routes and CLI commands.
 //! `main.rs` only parses the command line; integration tests build the same router from here.
 
+pub mod bundle_key;
 pub mod cli;
 pub mod middleware;
 pub mod router;

@@ -27,8 +27,9 @@ pub struct AppParts {
     pub state: AppState,
 }
 
-/// Builds the whole application over `pool`. Prepares the session table; expects the schema to
-/// be migrated already.
+/// Builds the whole application over `pool`. Prepares the session table and the trust bundle
+/// (reading or generating the bundle key, publishing when needed); expects the schema to be
+/// migrated already.
 pub async fn build_router(pool: PgPool, settings: &Settings) -> anyhow::Result<AppParts> {
     let store = PostgresStore::new(pool.clone());
     store
@@ -51,7 +52,11 @@ pub async fn build_router(pool: PgPool, settings: &Settings) -> anyhow::Result<A
             tower_sessions::cookie::time::Duration::minutes(settings.session_idle_minutes),
         ));
 
+    let publisher = crate::bundle_key::for_server(settings, &pool)
+        .await
+        .context("preparing the trust bundle")?;
     let state = AppState {
+        publisher,
         pool,
         throttle: settings.throttle(),
         stale_after: chrono::Duration::minutes(settings.stale_after_minutes),

@@ -5,8 +5,15 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+use domain::DefaultAction;
 use secrecy::SecretString;
 use serde::Deserialize;
+
+/// Under the data folder `scripts/run` keeps beside the checkout (relative to the working
+/// directory, which the scripts set to the checkout).
+pub const DEFAULT_BUNDLE_KEY_FILE: &str = ".data/bundle-signing.key";
+
+const MAX_BUNDLE_VALIDITY_HOURS: i64 = 24 * 366;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -37,6 +44,14 @@ pub struct Settings {
     pub site_root: PathBuf,
     /// Raw verification events older than this are dropped (hourly rollups are kept).
     pub event_retention_days: i64,
+    /// The trust-bundle signing key: an Ed25519 private key in PKCS#8 PEM (as `openssl genpkey
+    /// -algorithm ed25519` writes it). Generated, readable by its owner only, when absent at the
+    /// first start. Every replica of the server needs the same file.
+    pub bundle_key_file: PathBuf,
+    /// How long a published trust bundle stays valid; the server renews it after half of this.
+    pub bundle_validity_hours: i64,
+    /// What happens to an image no policy covers, as the bundle tells verifiers.
+    pub default_policy_action: DefaultAction,
 }
 
 impl Default for Settings {
@@ -55,6 +70,9 @@ impl Default for Settings {
             database_max_connections: 16,
             site_root: PathBuf::from("target/site"),
             event_retention_days: 400,
+            bundle_key_file: PathBuf::from(DEFAULT_BUNDLE_KEY_FILE),
+            bundle_validity_hours: 168,
+            default_policy_action: DefaultAction::Deny,
         }
     }
 }
@@ -131,6 +149,16 @@ impl Settings {
         if let Some(v) = var("TRUSTWATCH_SITE_ROOT") {
             self.site_root = PathBuf::from(v);
         }
+        if let Some(v) = var("TRUSTWATCH_BUNDLE_KEY_FILE").filter(|v| !v.is_empty()) {
+            self.bundle_key_file = PathBuf::from(v);
+        }
+        if let Some(v) = var("TRUSTWATCH_BUNDLE_VALIDITY_HOURS") {
+            self.bundle_validity_hours = parse("TRUSTWATCH_BUNDLE_VALIDITY_HOURS", v)?;
+        }
+        if let Some(v) = var("TRUSTWATCH_DEFAULT_POLICY_ACTION") {
+            self.default_policy_action = DefaultAction::parse(&v)
+                .map_err(|e| anyhow::anyhow!("TRUSTWATCH_DEFAULT_POLICY_ACTION: {e}"))?;
+        }
         self.validate()
     }
 
@@ -147,6 +175,11 @@ impl Settings {
         if self.login_window_minutes < 1 || self.stale_after_minutes < 1 {
             bail!("login_window_minutes and stale_after_minutes must be at least 1");
         }
+        if !(1..=MAX_BUNDLE_VALIDITY_HOURS).contains(&self.bundle_validity_hours) {
+            bail!(
+                "bundle_validity_hours must be between 1 and {MAX_BUNDLE_VALIDITY_HOURS} (a year): a cut-off cluster must stop trusting stale data eventually"
+            );
+        }
         Ok(())
     }
 
@@ -154,6 +187,10 @@ impl Settings {
         self.database_url
             .as_ref()
             .context("DATABASE_URL is not set (or database_url in the settings file)")
+    }
+
+    pub fn bundle_validity(&self) -> chrono::TimeDelta {
+        chrono::TimeDelta::hours(self.bundle_validity_hours)
     }
 
     pub fn throttle(&self) -> service::login::Throttle {
@@ -202,6 +239,32 @@ mod tests {
         assert!(e.to_string().contains("TRUSTWATCH_LISTEN"), "{e}");
         assert!(with_env(&[("TRUSTWATCH_LOG_FORMAT", "xml")]).is_err());
         assert!(with_env(&[("TRUSTWATCH_SESSION_IDLE_MINUTES", "0")]).is_err());
+    }
+
+    #[test]
+    fn trust_bundle_settings() {
+        let s = Settings::default();
+        assert_eq!(s.bundle_key_file, PathBuf::from(".data/bundle-signing.key"));
+        assert_eq!(s.bundle_validity_hours, 168);
+        assert_eq!(s.default_policy_action, DefaultAction::Deny);
+        let s = with_env(&[
+            ("TRUSTWATCH_BUNDLE_KEY_FILE", "/etc/trustwatch/bundle.key"),
+            ("TRUSTWATCH_BUNDLE_VALIDITY_HOURS", "24"),
+            ("TRUSTWATCH_DEFAULT_POLICY_ACTION", "warn"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.bundle_key_file,
+            PathBuf::from("/etc/trustwatch/bundle.key")
+        );
+        assert_eq!(s.bundle_validity(), chrono::TimeDelta::hours(24));
+        assert_eq!(s.default_policy_action, DefaultAction::Warn);
+        assert!(with_env(&[("TRUSTWATCH_DEFAULT_POLICY_ACTION", "reject")]).is_err());
+        assert!(with_env(&[("TRUSTWATCH_BUNDLE_VALIDITY_HOURS", "0")]).is_err());
+        let file: Settings =
+            toml::from_str("default_policy_action = \"allow\"\nbundle_validity_hours = 12")
+                .unwrap();
+        assert_eq!(file.default_policy_action, DefaultAction::Allow);
     }
 
     #[test]

@@ -17,7 +17,8 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::keys::NewKey;
-use crate::{audit, clusters, ingest, keys, Actor, ServiceError};
+use crate::trust_bundle::Publisher;
+use crate::{audit, clusters, ingest, keys, policies, Actor, ServiceError};
 
 /// What the generator produced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -26,6 +27,9 @@ pub struct DemoReport {
     pub keys: usize,
     pub signing_events: u64,
     pub verification_events: u64,
+    pub policies: usize,
+    /// The trust-bundle version the demo published.
+    pub bundle_version: Option<u64>,
 }
 
 const REGISTRY: &str = "registry.example.com";
@@ -144,6 +148,59 @@ const KEYS: &[KeySpec] = &[
     },
 ];
 
+/// The demo's policy file: what a platform team would keep in git (see docs/policy.md).
+pub const DEMO_POLICIES: &str = r#"# Release keys of the product teams; any one of them signs for the group.
+apiVersion: trustwatch.dev/v1
+kind: KeyGroup
+metadata: {name: team-release-keys}
+spec:
+  keys: [ci-release, payments-release, data-pipeline, web-release]
+---
+# Payments in production: the team's release key and the security review, both.
+apiVersion: trustwatch.dev/v1
+kind: Policy
+metadata: {name: payments-prod}
+spec:
+  images: ["registry.example.com/payments/*"]
+  clusters: ["prod-*"]
+  mode: enforce
+  identity: repository
+  requireDigest: true
+  maxSignatureAge: 90d
+  authorities: {threshold: 2, keys: [payments-release, security-review]}
+---
+# Everything else of ours in production: signed by the owning team's release key.
+apiVersion: trustwatch.dev/v1
+kind: Policy
+metadata: {name: prod-images}
+spec:
+  images: ["registry.example.com/**"]
+  clusters: ["prod-*", "edge-*"]
+  mode: enforce
+  authorities: {groups: [team-release-keys]}
+---
+# Staging and development warn instead of refusing, so teams see problems before production.
+apiVersion: trustwatch.dev/v1
+kind: Policy
+metadata: {name: preprod-warn}
+spec:
+  images: ["registry.example.com/**"]
+  clusters: ["staging-*", "dev-*"]
+  mode: warn
+  authorities: {groups: [team-release-keys]}
+---
+# Trying out a stricter rule for the web team: recorded, never enforced.
+apiVersion: trustwatch.dev/v1
+kind: Policy
+metadata: {name: web-identity-audit}
+spec:
+  images: ["registry.example.com/web/*"]
+  mode: audit
+  identity: exact
+  maxSignatureAge: 30d
+  authorities: {keys: [web-release]}
+"#;
+
 /// Repository, owning team, workload kind, and the key the team signs with.
 const REPOSITORIES: &[(&str, &str, &str, &str)] = &[
     ("payments/api", "payments", "Deployment", "payments-release"),
@@ -191,7 +248,11 @@ pub async fn is_loaded(pool: &PgPool) -> Result<bool, ServiceError> {
 }
 
 /// Loads the demo fleet relative to `now`, unless it was loaded before (then returns `None`).
-pub async fn load(pool: &PgPool, now: DateTime<Utc>) -> Result<Option<DemoReport>, ServiceError> {
+pub async fn load(
+    pool: &PgPool,
+    publisher: &Publisher,
+    now: DateTime<Utc>,
+) -> Result<Option<DemoReport>, ServiceError> {
     if is_loaded(pool).await? {
         return Ok(None);
     }
@@ -214,8 +275,10 @@ pub async fn load(pool: &PgPool, now: DateTime<Utc>) -> Result<Option<DemoReport
             .to_public_key_pem(LineEnding::LF)
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
         let fingerprint = KeyFingerprint::of_spki_der(der.as_bytes());
-        keys::register(
-            pool,
+        // Inserted without publishing each one: the policies below publish once for all.
+        let mut tx = pool.begin().await?;
+        keys::insert(
+            &mut tx,
             &actor,
             &NewKey {
                 name: spec.name.into(),
@@ -238,9 +301,27 @@ pub async fn load(pool: &PgPool, now: DateTime<Utc>) -> Result<Option<DemoReport
             },
         )
         .await?;
+        tx.commit().await?;
         signers.push((spec.name, secret, fingerprint));
         report.keys += 1;
     }
+    // Policies and a key group, applied as a file would be; this publishes the trust bundle.
+    let applied = policies::apply(
+        pool,
+        &actor,
+        publisher,
+        DEMO_POLICIES,
+        policies::ApplyOptions::default(),
+    )
+    .await
+    .map_err(|e| ServiceError::Internal(format!("the demo policies do not apply: {e}")))?;
+    report.policies = applied
+        .changes
+        .iter()
+        .filter(|c| c.kind == policies::DocumentKind::Policy)
+        .count();
+    report.bundle_version = applied.bundle_version;
+
     let fingerprint_of = |name: &str| {
         signers
             .iter()
@@ -397,6 +478,8 @@ pub async fn load(pool: &PgPool, now: DateTime<Utc>) -> Result<Option<DemoReport
             "keys": report.keys,
             "signing_events": report.signing_events,
             "verification_events": report.verification_events,
+            "policies": report.policies,
+            "bundle_version": report.bundle_version,
         }),
     )
     .await?;

@@ -10,13 +10,16 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod ingest;
+pub mod key_groups;
 pub mod keys;
 pub mod login;
 pub mod maintenance;
 pub mod overview;
 pub mod password;
+pub mod policies;
 pub mod registry;
 pub mod tokens;
+pub mod trust_bundle;
 pub mod users;
 
 pub use actor::Actor;

@@ -7,7 +7,7 @@ use crate::api::admin::{
 use crate::components::error_box::ErrorBox;
 
 const ROLES: [&str; 5] = ["viewer", "developer", "security", "admin", "auditor"];
-const SCOPES: [&str; 3] = ["ingest:verification", "ingest:signing", "read"];
+const SCOPES: [&str; 4] = ["ingest:verification", "ingest:signing", "read", "admin"];
 
 /// People and machine tokens. Only admins get data here; the server refuses everyone else.
 #[component]

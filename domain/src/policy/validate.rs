@@ -215,7 +215,7 @@ pub(super) fn key_group(doc: &KeyGroupDocument) -> Result<KeyGroup, Problems> {
     })
 }
 
-pub(super) fn documents(text: &str) -> Result<Vec<PolicyItem>, Problems> {
+pub(super) fn documents(text: &str) -> Result<Vec<(usize, PolicyItem)>, Problems> {
     let mut items = Vec::new();
     let mut problems = Vec::new();
     let mut prefixed = |i: usize, ps: Problems| {
@@ -256,11 +256,16 @@ pub(super) fn documents(text: &str) -> Result<Vec<PolicyItem>, Problems> {
         };
         match item {
             Ok(item) => {
-                let duplicate = items.iter().any(|seen: &PolicyItem| match (seen, &item) {
-                    (PolicyItem::Policy(a), PolicyItem::Policy(b)) => a.name() == b.name(),
-                    (PolicyItem::KeyGroup(a), PolicyItem::KeyGroup(b)) => a.name() == b.name(),
-                    _ => false,
-                });
+                let duplicate =
+                    items
+                        .iter()
+                        .any(|(_, seen): &(usize, PolicyItem)| match (seen, &item) {
+                            (PolicyItem::Policy(a), PolicyItem::Policy(b)) => a.name() == b.name(),
+                            (PolicyItem::KeyGroup(a), PolicyItem::KeyGroup(b)) => {
+                                a.name() == b.name()
+                            }
+                            _ => false,
+                        });
                 if duplicate {
                     prefixed(
                         i,
@@ -270,7 +275,7 @@ pub(super) fn documents(text: &str) -> Result<Vec<PolicyItem>, Problems> {
                         ),
                     );
                 }
-                items.push(item);
+                items.push((i, item));
             }
             Err(ps) => prefixed(i, ps),
         }
@@ -466,6 +471,22 @@ spec:
             "duplicate name: {problems}"
         );
         assert!(crate::policy::parse_documents("").is_err());
+    }
+
+    #[test]
+    fn items_know_their_document_position() {
+        let file = format!(
+            "---
+---
+{PROD}---
+# only a comment
+---
+{PROD}"
+        )
+        .replacen("prod-images", "other", 1);
+        let items = crate::policy::parse_documents_indexed(&file).unwrap();
+        let positions: Vec<usize> = items.iter().map(|(i, _)| *i).collect();
+        assert_eq!(positions, [1, 3]);
     }
 
     #[test]

@@ -5,7 +5,8 @@ use crate::Settings;
 pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     let pool = super::connect(settings).await?;
     spawn_maintenance(pool.clone(), settings.event_retention_days);
-    let parts = crate::build_router(pool, settings).await?;
+    let parts = crate::build_router(pool.clone(), settings).await?;
+    spawn_bundle_renewal(pool, parts.state.publisher.clone());
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
@@ -23,6 +24,27 @@ fn spawn_maintenance(pool: sqlx::PgPool, retention_days: i64) {
             let retention = chrono::Duration::days(retention_days);
             if let Err(e) = service::maintenance::run(&pool, chrono::Utc::now(), retention).await {
                 tracing::error!(error = %e, "event store maintenance failed; retrying in an hour");
+            }
+        }
+    });
+}
+
+/// Every five minutes: renews the trust bundle once half its validity has passed, so verifiers
+/// never hold an expired one while the server is up, even when nothing changes for weeks.
+fn spawn_bundle_renewal(pool: sqlx::PgPool, publisher: service::trust_bundle::Publisher) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(300));
+        loop {
+            every.tick().await;
+            match service::trust_bundle::ensure_current(&pool, &publisher, chrono::Utc::now()).await
+            {
+                Ok(Some(published)) => {
+                    tracing::info!(version = published.version, "renewed the trust bundle")
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "renewing the trust bundle failed; retrying in five minutes")
+                }
             }
         }
     });

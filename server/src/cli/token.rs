@@ -9,7 +9,7 @@ pub enum TokenCommand {
     Create {
         #[arg(long)]
         name: String,
-        /// ingest:verification, ingest:signing or read; repeat or separate with commas.
+        /// ingest:verification, ingest:signing, read or admin; repeat or separate with commas.
         #[arg(long = "scope", required = true)]
         scopes: Vec<String>,
         /// Bind the token to one cluster (registered if new).
