@@ -3,14 +3,18 @@
 
 mod admin;
 mod bench;
+mod bundle;
 mod demo;
 mod generate_key_pair;
+mod keys;
 mod migrate;
+mod policy;
 mod registry_args;
 mod report;
 mod serve;
 mod sign;
 mod token;
+mod trust_target;
 mod verify;
 
 use std::path::PathBuf;
@@ -52,6 +56,12 @@ enum Command {
     /// Send events from a file or standard input to a server (native JSON lines, or policy
     /// reports in YAML/JSON), with retries and progress.
     Report(report::ReportArgs),
+    /// Signing keys: import, change status, list (through --server or on the database).
+    Keys(keys::KeysArgs),
+    /// Policies and key groups as code: apply a file (validated, diffed, audited), export all.
+    Policy(policy::PolicyArgs),
+    /// The signed trust bundle: export it for offline verification, print its public key.
+    Bundle(bundle::BundleArgs),
     /// Measure a running server (see scripts/bench).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -77,6 +87,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo => demo::run(&settings).await,
         Command::Bench(cmd) => bench::run(cmd).await,
         Command::Report(args) => report::run(args).await,
+        Command::Keys(args) => keys::run(&settings, args).await,
+        Command::Policy(args) => policy::run(&settings, args).await,
+        Command::Bundle(args) => bundle::run(&settings, args).await,
         Command::Sign(args) => sign::run(args).await,
         Command::Verify(args) => verify::run(args).await,
         Command::GenerateKeyPair(args) => generate_key_pair::run(args).await,

@@ -11,6 +11,9 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub struct TestApp {
     pub base: String,
     pub pool: PgPool,
+    /// The bundle key file this app signs with (a fresh temporary file per app).
+    pub bundle_key_file: std::path::PathBuf,
+    pub publisher: service::trust_bundle::Publisher,
 }
 
 /// Starts the whole application on a free port over `pool` (already migrated by `sqlx::test`).
@@ -18,7 +21,13 @@ pub async fn spawn_app(pool: PgPool) -> TestApp {
     spawn_app_with(pool, Settings::default()).await
 }
 
-pub async fn spawn_app_with(pool: PgPool, settings: Settings) -> TestApp {
+pub async fn spawn_app_with(pool: PgPool, mut settings: Settings) -> TestApp {
+    if settings.bundle_key_file == Settings::default().bundle_key_file {
+        // Never the checkout's .data/: each app gets its own key, generated at start.
+        settings.bundle_key_file = std::env::temp_dir()
+            .join(format!("tw-test-{}", uuid::Uuid::now_v7()))
+            .join("bundle-signing.key");
+    }
     // Logs only when asked for (TRUSTWATCH_LOG=debug cargo test …): they bypass the test harness's
     // output capture and would bury the results.
     if std::env::var_os("TRUSTWATCH_LOG").is_some() {
@@ -36,6 +45,8 @@ pub async fn spawn_app_with(pool: PgPool, settings: Settings) -> TestApp {
     TestApp {
         base: format!("http://{addr}"),
         pool,
+        bundle_key_file: settings.bundle_key_file.clone(),
+        publisher: parts.state.publisher.clone(),
     }
 }
 

@@ -16,3 +16,4 @@ mod report;
 mod roles;
 mod sign;
 mod tokens;
+mod trust;

@@ -38,6 +38,20 @@ impl Bearer {
         }
     }
 
+    /// Refuses with 403 unless the token carries one of `scopes`.
+    pub fn require_any(&self, scopes: &[TokenScope]) -> Result<&TokenPrincipal, Problem> {
+        if scopes.iter().any(|s| self.0.allows(*s)) {
+            Ok(&self.0)
+        } else {
+            let names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+            Err(Problem::forbidden(format!(
+                "token {:?} needs one of the scopes {}",
+                self.0.name,
+                names.join(", ")
+            )))
+        }
+    }
+
     /// Refuses with 403 unless the token carries `scope`.
     pub fn require(&self, scope: TokenScope) -> Result<&TokenPrincipal, Problem> {
         if self.0.allows(scope) {

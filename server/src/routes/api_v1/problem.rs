@@ -19,6 +19,10 @@ pub struct Problem {
     /// … and the field in it that is wrong.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// For a refused policy file: every problem, each with its path (`documents[0].spec.mode`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// (A boxed slice keeps `Problem` small: every handler returns it by value.)
+    pub problems: Option<Box<[domain::Problem]>>,
 }
 
 mod status_code {
@@ -44,7 +48,15 @@ impl Problem {
             detail: detail.into(),
             index: None,
             field: None,
+            problems: None,
         }
+    }
+
+    /// A refused document or file: 422 with every problem listed; nothing was stored.
+    pub fn documents(problems: &domain::Problems) -> Self {
+        let mut p = Self::invalid(format!("refused, nothing was stored: {problems}"));
+        p.problems = Some(problems.0.clone().into_boxed_slice());
+        p
     }
 
     /// Item `index` of a batch is invalid; nothing of the batch was stored.
