@@ -383,6 +383,29 @@ async fn scopes_are_enforced(pool: PgPool) {
     assert_eq!(res.status(), 401);
     assert_eq!(bundle_versions(&app.pool).await, 1);
     assert_eq!(import_key(&app, &admin, "k", 1).await.status(), 201);
+
+    // Documented.
+    let doc: Value = get("/api/v1/openapi.json", Some(&reader))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for path in [
+        "/trust-bundle",
+        "/trust-bundle/key",
+        "/keys",
+        "/keys/{name}",
+        "/keys/{name}/status",
+        "/key-groups",
+        "/key-groups/{name}",
+        "/policies",
+        "/policies/apply",
+        "/policies/export",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} is documented");
+    }
+    assert!(doc["components"]["schemas"]["SignedTrustBundle"].is_object());
 }
 
 const POLICY_FILE: &str = r#"# Kept in git.
