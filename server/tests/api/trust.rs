@@ -1060,4 +1060,62 @@ async fn start_up_republishes_only_when_needed(pool: PgPool) {
         .await
         .unwrap();
     assert!(reason.contains("default action"), "{reason}");
+
+    // A new key file (the operator replaced the key) is used at once, and says so.
+    let settings = server::Settings {
+        bundle_key_file: app.bundle_key_file.with_file_name("replaced.key"),
+        ..settings
+    };
+    let parts = server::build_router(app.pool.clone(), &settings)
+        .await
+        .unwrap();
+    let current = service::trust_bundle::current(&app.pool)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(current.version, 3);
+    let signed: SignedTrustBundle = serde_json::from_slice(&current.signed).unwrap();
+    assert_eq!(
+        &signed.key_fingerprint,
+        parts.state.publisher.public_key().fingerprint()
+    );
+    assert_ne!(
+        parts.state.publisher.public_key(),
+        app.publisher.public_key()
+    );
+}
+
+#[sqlx::test(migrator = "service::MIGRATOR")]
+async fn concurrent_changes_get_consecutive_versions(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let admin = admin_token(&app).await;
+    let imports = (0..8u8).map(|i| {
+        let app = &app;
+        let admin = &admin;
+        async move {
+            import_key(app, admin, &format!("key-{i}"), i + 1)
+                .await
+                .status()
+        }
+    });
+    let statuses = futures::future::join_all(imports).await;
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::CREATED),
+        "{statuses:?}"
+    );
+    let versions: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM trust_bundles ORDER BY version")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(versions, (1..=9).collect::<Vec<i64>>());
+    // Each version was built after the one before committed: key counts only grow, and the
+    // newest has them all.
+    let counts: Vec<i64> = sqlx::query_scalar(
+        "SELECT json_array_length(document::json -> 'keys')::bigint FROM trust_bundles ORDER BY version",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(counts, (0..=8).collect::<Vec<i64>>());
 }
