@@ -4,4 +4,6 @@
 pub mod account;
 pub mod admin;
 pub mod audit;
+pub mod keys;
 pub mod overview;
+pub mod policies;

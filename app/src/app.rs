@@ -7,8 +7,8 @@ use leptos_router::path;
 
 use crate::components::layout::Layout;
 use crate::pages::{
-    account::AccountPage, admin::AdminPage, audit::AuditPage, login::LoginPage,
-    not_found::NotFound, overview::OverviewPage, planned::PlannedPage,
+    account::AccountPage, admin::AdminPage, audit::AuditPage, keys::KeysPage, login::LoginPage,
+    not_found::NotFound, overview::OverviewPage, planned::PlannedPage, policies::PoliciesPage,
 };
 
 /// The HTML document the server renders around the app.
@@ -50,14 +50,8 @@ pub fn App() -> impl IntoView {
                         path=path!("/images")
                         view=|| view! { <PlannedPage title="Images" what="Each image digest: its signatures, where it runs or was refused, and its verification history." /> }
                     />
-                    <Route
-                        path=path!("/keys")
-                        view=|| view! { <PlannedPage title="Keys" what="The key inventory: owners, custody, lifecycle status, rotation and usage over time." /> }
-                    />
-                    <Route
-                        path=path!("/policies")
-                        view=|| view! { <PlannedPage title="Policies" what="Verification policies: which images need which signatures, where, and in which mode." /> }
-                    />
+                    <Route path=path!("/keys") view=KeysPage />
+                    <Route path=path!("/policies") view=PoliciesPage />
                     <Route
                         path=path!("/incidents")
                         view=|| view! { <PlannedPage title="Incidents" what="Guided playbooks for key compromise and revocation, with blast radius and propagation." /> }

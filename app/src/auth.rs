@@ -34,6 +34,12 @@ pub fn state() -> Result<AppState, AppError> {
 /// Resolves the session's user and checks they hold `needed`. The user is read afresh from the
 /// database, so disabling someone or changing their role takes effect on their next request.
 pub async fn require(needed: Role) -> Result<Caller, AppError> {
+    require_one_of(&[needed]).await
+}
+
+/// As [`require`], for actions several roles may take (changing keys and policies: security or
+/// admin).
+pub async fn require_one_of(allowed: &[Role]) -> Result<Caller, AppError> {
     let state = state()?;
     let session: Session = leptos_axum::extract().await.map_err(|_| {
         set_status(http::StatusCode::UNAUTHORIZED);
@@ -48,10 +54,12 @@ pub async fn require(needed: Role) -> Result<Caller, AppError> {
         set_status(http::StatusCode::UNAUTHORIZED);
         return Err(AppError::Unauthenticated);
     };
-    if !user.role.grants(needed) {
+    if !allowed.iter().any(|needed| user.role.grants(*needed)) {
         set_status(http::StatusCode::FORBIDDEN);
+        let names: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
         return Err(AppError::Forbidden(format!(
-            "this needs the {needed} role; you are {}",
+            "this needs the {} role; you are {}",
+            names.join(" or "),
             user.role
         )));
     }

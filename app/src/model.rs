@@ -102,6 +102,94 @@ pub struct CreatedToken {
     pub value: String,
 }
 
+/// A signing key as the Keys page shows it (public half only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyView {
+    pub name: String,
+    pub fingerprint: String,
+    pub algorithm: String,
+    pub owner_team: String,
+    pub custody: String,
+    pub status: String,
+    pub valid_from: String,
+    pub valid_until: String,
+    /// "since …" for compromised keys, "at …" for revoked ones.
+    pub status_detail: String,
+    pub rotation: String,
+    /// The key is older than its rotation period.
+    pub rotation_overdue: bool,
+    pub public_key_pem: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeysView {
+    pub keys: Vec<KeyView>,
+    pub bundle_version: Option<u64>,
+    /// The caller may import keys and change their status (security or admin).
+    pub can_change: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyView {
+    pub name: String,
+    pub mode: String,
+    pub version: i32,
+    pub updated: String,
+    pub updated_by: String,
+    pub yaml: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PoliciesView {
+    pub policies: Vec<PolicyView>,
+    /// Key groups as YAML documents, for reference beside the editor.
+    pub key_groups_yaml: String,
+    pub bundle_version: Option<u64>,
+    pub can_change: bool,
+}
+
+/// What applying (or a dry run of) an edited document does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyChangeView {
+    pub kind: String,
+    pub name: String,
+    pub change: String,
+    pub diff: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerdictChangeView {
+    pub image: String,
+    pub cluster: String,
+    pub namespace: String,
+    pub admissions: i64,
+    pub now: String,
+    pub after: String,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyImpactView {
+    pub window_days: i64,
+    pub placements: usize,
+    pub admissions: i64,
+    pub truncated: bool,
+    pub refused_now: usize,
+    pub refused_after: usize,
+    pub warned_now: usize,
+    pub warned_after: usize,
+    pub changes: Vec<VerdictChangeView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyApplyView {
+    pub dry_run: bool,
+    pub changes: Vec<PolicyChangeView>,
+    pub bundle_version: Option<u64>,
+    /// Only for dry runs.
+    pub impact: Option<PolicyImpactView>,
+}
+
 #[cfg(feature = "ssr")]
 pub mod time {
     //! Formatting times on the server, where the clock is.

@@ -1,7 +1,9 @@
 pub mod account;
 pub mod admin;
 pub mod audit;
+pub mod keys;
 pub mod login;
 pub mod not_found;
 pub mod overview;
 pub mod planned;
+pub mod policies;

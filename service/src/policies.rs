@@ -3,6 +3,7 @@
 //! back as one YAML file that applies unchanged.
 
 mod diff;
+pub mod impact;
 
 use std::collections::{BTreeMap, HashSet};
 

@@ -11,6 +11,7 @@ mod adapters;
 mod audit;
 mod health;
 mod ingest;
+mod keys_policies_ui;
 mod login;
 mod report;
 mod roles;

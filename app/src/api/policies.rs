@@ -1,0 +1,8 @@
+mod apply_policies;
+mod list_policies;
+pub use apply_policies::*;
+pub use list_policies::*;
+
+/// Who may change policies and key groups.
+#[cfg(feature = "ssr")]
+pub(crate) const POLICY_CHANGERS: [domain::Role; 2] = [domain::Role::Security, domain::Role::Admin];
