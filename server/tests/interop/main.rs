@@ -8,6 +8,10 @@
 //! The peers come from `scripts/lib/peers.sh` (`ensure_peer_tools`, which `scripts/test` runs):
 //! `$TRUSTWATCH_PEERS_DIR/bin/{cosign,skopeo}`, default `~/.cache/trustwatch/peers`. Without
 //! them this test fails; it never skips.
+//!
+//! The trust bundles are made as an operator makes them: `trustwatch keys import`, `policy
+//! apply` and `bundle export` on a fresh database (DATABASE_URL's server, one database per test),
+//! and `trustwatch bundle key` for the public half that `verify --bundle-key` checks them with.
 
 mod refusals;
 mod support;
@@ -16,10 +20,11 @@ use std::path::Path;
 
 use domain::cosign_key::CosignPrivateKey;
 use domain::simple_signing::cosign_payload;
+use sqlx::PgPool;
 use support::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cosign_skopeo_and_trustwatch_agree() {
+#[sqlx::test(migrator = "service::MIGRATOR")]
+async fn cosign_skopeo_and_trustwatch_agree(pool: PgPool) {
     let started = std::time::Instant::now();
     let peers = Peers::find();
     println!("peers: {}", peers.versions());
@@ -48,9 +53,14 @@ async fn cosign_skopeo_and_trustwatch_agree() {
     let wrong_key = w.join("wrong.key");
     let wrong_pub = w.join("wrong.pub");
 
-    // Bundles: one per identity rule, all trusting the signer's key as `ci-release`, and one
-    // trusting only the wrong key.
-    let bundles = Bundles::write(w, &reg, &signer_pub, &wrong_pub);
+    // Bundles: one per identity rule, each with a policy whose authority is the signer's key
+    // (`ci-release`), and one whose authority is only the wrong key (`other-release`).
+    let making = std::time::Instant::now();
+    let bundles = Bundles::produce(&database_url(&pool), w, &reg, &signer_pub, &wrong_pub);
+    println!(
+        "trust bundles made by the CLI: {:.1} s",
+        making.elapsed().as_secs_f64()
+    );
 
     // Images.
     let mut digests = std::collections::HashMap::new();

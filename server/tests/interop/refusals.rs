@@ -2,10 +2,12 @@
 //! 2 for "could not decide" (bad input, an unreachable or refused registry, a bundle that does
 //! not check out), 1 for a refusal, and plain words in both cases. A real registry; no peers.
 
+use sqlx::PgPool;
+
 use crate::support::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn verify_exit_statuses_and_sign_failures() {
+#[sqlx::test(migrator = "service::MIGRATOR")]
+async fn verify_exit_statuses_and_sign_failures(pool: PgPool) {
     let registry = TestRegistry::start();
     let dir = TempDir::new("refusals");
     let w = dir.path();
@@ -33,9 +35,26 @@ async fn verify_exit_statuses_and_sign_failures() {
     );
     assert!(again.stderr.contains("exists already"), "{}", again.stderr);
 
-    let bundles = Bundles::write(w, &reg, &public, &public);
-    let other_dir = TempDir::new("refusals-other");
-    let others = Bundles::write(other_dir.path(), &reg, &public, &public);
+    // Some other Ed25519 public key: the bundles' second signing key (no policy here names it),
+    // and then the bundle key of another Trustwatch installation.
+    let unrelated_key = |name: &str| {
+        let path = w.join(name);
+        let seed: [u8; 32] = rand::random();
+        let pem = domain::BundleSigningKey::from_seed(&seed)
+            .expect("an Ed25519 key")
+            .public_key()
+            .to_pem();
+        std::fs::write(&path, pem).expect("public key file");
+        path
+    };
+    let bundles = Bundles::produce(
+        &database_url(&pool),
+        w,
+        &reg,
+        &public,
+        &unrelated_key("unrelated.pub"),
+    );
+    let other_key_file = unrelated_key("other-bundle-key.pub");
     let bundle = bundles.repository.display().to_string();
     let bundle_key = bundles.key.display().to_string();
     let verify = |extra: &[&str], reference: &str| {
@@ -69,7 +88,7 @@ async fn verify_exit_statuses_and_sign_failures() {
     );
 
     // Could not decide: exit 2, with the reason.
-    let other_key = others.key.display().to_string();
+    let other_key = other_key_file.display().to_string();
     let cases: Vec<(&str, Vec<&str>, String, &str)> = vec![
         (
             "a bad image reference",
