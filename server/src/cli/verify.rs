@@ -177,18 +177,11 @@ fn read_bundle_key(path: &Path) -> anyhow::Result<PublicKey> {
     PublicKey::parse_pem(&text).with_context(|| format!("{} is not a public key", path.display()))
 }
 
-/// The bundle key as the server publishes it: PEM text, or JSON with the PEM in a field.
+/// The bundle key as `GET /api/v1/trust-bundle/key` serves it: the PEM text of the public key
+/// (`application/x-pem-file`), nothing around it.
 fn published_key(body: &[u8]) -> anyhow::Result<PublicKey> {
-    let text = String::from_utf8_lossy(body);
-    if let Ok(serde_json::Value::Object(fields)) = serde_json::from_str(&text) {
-        let pem = fields
-            .values()
-            .filter_map(|v| v.as_str())
-            .find(|v| v.contains("-----BEGIN PUBLIC KEY-----"))
-            .ok_or_else(|| anyhow!("the answer holds no PEM public key"))?;
-        return Ok(PublicKey::parse_pem(pem)?);
-    }
-    Ok(PublicKey::parse_pem(&text)?)
+    let text = std::str::from_utf8(body).context("the answer is not text")?;
+    PublicKey::parse_pem(text).context("the answer is not a PEM public key")
 }
 
 async fn get(http: &reqwest::Client, url: &str, token: Option<&str>) -> anyhow::Result<Vec<u8>> {
@@ -257,5 +250,25 @@ fn print_check(c: &Check, depth: usize) {
     }
     for child in &c.children {
         print_check(child, depth + 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_published_key_is_pem() {
+        let pem = domain::BundleSigningKey::from_seed(&[7; 32])
+            .unwrap()
+            .public_key()
+            .to_pem();
+        assert_eq!(
+            published_key(pem.as_bytes()).unwrap(),
+            PublicKey::parse_pem(&pem).unwrap()
+        );
+        let wrapped = serde_json::json!({ "public_key_pem": pem }).to_string();
+        assert!(published_key(wrapped.as_bytes()).is_err());
+        assert!(published_key(b"\xff\xfe").is_err());
     }
 }

@@ -1,7 +1,9 @@
 //! `trustwatch sign --server`: the signature goes to a real registry and the signing event, with
 //! the exact payload and signature, to the server, which stores it for verification fallback.
+//! `trustwatch verify --server`: the bundle a running server publishes decides, and a key revoked
+//! on the server stops the image at the next verification.
 
-use std::process::Command;
+use std::process::{Command, Output};
 
 use domain::TokenScope;
 use sqlx::PgPool;
@@ -110,4 +112,248 @@ async fn sign_pushes_the_signature_and_records_the_signing_event(pool: PgPool) {
     assert_eq!(in_registry[0].payload, payload);
     assert_eq!(in_registry[0].signature, signature);
     assert!(public.verify(&payload, &signature).is_ok());
+}
+
+/// Runs the compiled `trustwatch` off the async runtime (the server answers on it), with none of
+/// the caller's Trustwatch settings and only `env` added.
+async fn trustwatch(args: &[&str], env: &[(&'static str, &str)]) -> Output {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let env: Vec<(&'static str, String)> = env.iter().map(|(k, v)| (*k, v.to_string())).collect();
+    tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_trustwatch"))
+            .args(&args)
+            .env_remove("TRUSTWATCH_SERVER")
+            .env_remove("TRUSTWATCH_TOKEN")
+            .env_remove("TRUSTWATCH_CONFIG")
+            .env_remove("TRUSTWATCH_BUNDLE_KEY_FILE")
+            .env_remove("TRUSTWATCH_KEY_PASSWORD")
+            .env_remove("COSIGN_PASSWORD")
+            .env_remove("DATABASE_URL")
+            .envs(env)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+fn says(o: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// `verify --output json`'s decision.
+fn decision(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("verify printed no JSON ({e}):\n{}", says(o)))
+}
+
+async fn newest_bundle_version(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("SELECT max(version) FROM trust_bundles")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrator = "service::MIGRATOR")]
+async fn verify_against_a_server_allows_refuses_and_follows_a_revocation(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let admin = app.token("ops", &[TokenScope::Admin], None, false).await;
+    let reader = app
+        .token("deploy-check", &[TokenScope::Read], None, false)
+        .await;
+    let registry = TestRegistry::start();
+    let reg = registry.addr.clone();
+    let client = registry.client();
+    let signed_image = format!("{reg}/payments/api:2.0");
+    let unsigned_image = format!("{reg}/payments/api:2.1");
+    let digest = push_image(&client, &signed_image, "signed, then revoked\n").await;
+    push_image(&client, &unsigned_image, "never signed\n").await;
+    let dir = TempDir::new("verify-server");
+    let w = |name: &str| dir.path().join(name).display().to_string();
+
+    // The signer's key pair; its public half imported and named by a policy, on the server with
+    // an admin token, as an operator would.
+    let out = trustwatch(
+        &["generate-key-pair", "--output-prefix", &w("release")],
+        &[("TRUSTWATCH_KEY_PASSWORD", PASSPHRASE)],
+    )
+    .await;
+    assert!(out.status.success(), "{}", says(&out));
+    let as_admin = [("TRUSTWATCH_TOKEN", admin.as_str())];
+    let out = trustwatch(
+        &[
+            "keys",
+            "import",
+            "--name",
+            "ci-release",
+            "--file",
+            &w("release.pub"),
+            "--owner",
+            "payments",
+            "--server",
+            &app.base,
+        ],
+        &as_admin,
+    )
+    .await;
+    assert!(out.status.success(), "{}", says(&out));
+    std::fs::write(
+        w("policy.yaml"),
+        format!(
+            "apiVersion: trustwatch.dev/v1\nkind: Policy\nmetadata: {{name: payments}}\nspec:\n  images: ['{reg}/payments/**']\n  mode: enforce\n  identity: repository\n  authorities: {{threshold: 1, keys: [ci-release]}}\n"
+        ),
+    )
+    .unwrap();
+    let out = trustwatch(
+        &[
+            "policy",
+            "apply",
+            "-f",
+            &w("policy.yaml"),
+            "--server",
+            &app.base,
+        ],
+        &as_admin,
+    )
+    .await;
+    assert!(out.status.success(), "{}", says(&out));
+    let out = trustwatch(
+        &[
+            "sign",
+            "--key",
+            &w("release.key"),
+            "--allow-http-registry",
+            &reg,
+            &signed_image,
+        ],
+        &[("TRUSTWATCH_KEY_PASSWORD", PASSPHRASE)],
+    )
+    .await;
+    assert!(out.status.success(), "{}", says(&out));
+
+    // The server's bundle key, fetched with the read token (to pin it below).
+    let out = trustwatch(
+        &[
+            "bundle",
+            "key",
+            "--server",
+            &app.base,
+            "--output",
+            &w("bundle-key.pub"),
+        ],
+        &[("TRUSTWATCH_TOKEN", reader.as_str())],
+    )
+    .await;
+    assert!(out.status.success(), "{}", says(&out));
+    // Some other Ed25519 bundle key, as another installation would sign with.
+    std::fs::write(
+        w("other-bundle-key.pub"),
+        domain::BundleSigningKey::from_seed(&[42; 32])
+            .unwrap()
+            .public_key()
+            .to_pem(),
+    )
+    .unwrap();
+
+    let verify = |image: String, extra: Vec<String>, token: Option<String>| {
+        let base = app.base.clone();
+        let reg = reg.clone();
+        async move {
+            let mut args = vec![
+                "verify",
+                "--server",
+                &base,
+                "--allow-http-registry",
+                &reg,
+                "--output",
+                "json",
+            ];
+            args.extend(extra.iter().map(String::as_str));
+            args.push(&image);
+            let env: Vec<(&'static str, &str)> = token
+                .as_deref()
+                .map(|t| vec![("TRUSTWATCH_TOKEN", t)])
+                .unwrap_or_default();
+            trustwatch(&args, &env).await
+        }
+    };
+    let read = Some(reader.clone());
+
+    // Signed by the key the policy names: allowed, with the version the server publishes, the key
+    // fetched from the server (GET /api/v1/trust-bundle/key) and pinned alike.
+    let before = newest_bundle_version(&app.pool).await;
+    for extra in [vec![], vec!["--bundle-key".into(), w("bundle-key.pub")]] {
+        let out = verify(signed_image.clone(), extra, read.clone()).await;
+        assert_eq!(out.status.code(), Some(0), "{}", says(&out));
+        let d = decision(&out);
+        assert_eq!(d["allowed"], true, "{d}");
+        assert_eq!(d["reason"], "admitted", "{d}");
+        assert_eq!(d["digest"], digest.to_string(), "{d}");
+        assert_eq!(d["bundle_version"], before, "{d}");
+    }
+
+    // Unsigned: refused.
+    let out = verify(unsigned_image.clone(), vec![], read.clone()).await;
+    assert_eq!(out.status.code(), Some(1), "{}", says(&out));
+    let d = decision(&out);
+    assert_eq!(d["allowed"], false, "{d}");
+    assert_eq!(d["reason"], "unsigned", "{d}");
+
+    // A bundle key other than the server's: the bundle is refused, nothing is decided.
+    let out = verify(
+        signed_image.clone(),
+        vec!["--bundle-key".into(), w("other-bundle-key.pub")],
+        read.clone(),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", says(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("could not decide") && stderr.contains("is refused"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "{}", says(&out));
+
+    // No token: the server refuses the bundle, and the error says what is missing.
+    let out = verify(signed_image.clone(), vec![], None).await;
+    assert_eq!(out.status.code(), Some(2), "{}", says(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("401") && stderr.contains("read scope"),
+        "{stderr}"
+    );
+
+    // Revoked on the server: the next verification refuses, from a newer bundle.
+    let out = trustwatch(
+        &[
+            "keys",
+            "set-status",
+            "ci-release",
+            "revoked",
+            "--server",
+            &app.base,
+        ],
+        &as_admin,
+    )
+    .await;
+    assert!(out.status.success(), "{}", says(&out));
+    let after = newest_bundle_version(&app.pool).await;
+    assert!(after > before, "revoking publishes: {before} → {after}");
+    let out = verify(signed_image.clone(), vec![], read.clone()).await;
+    assert_eq!(out.status.code(), Some(1), "{}", says(&out));
+    let d = decision(&out);
+    assert_eq!(d["allowed"], false, "{d}");
+    assert_eq!(d["reason"], "key_revoked", "{d}");
+    assert_eq!(d["bundle_version"], after, "{d}");
+    for token in [&admin, &reader] {
+        assert!(
+            !says(&out).contains(token.as_str()),
+            "a token is never printed"
+        );
+    }
 }
