@@ -148,6 +148,12 @@ pub enum CheckKind {
     ValidityWindow,
     /// The policy's maximum signature age.
     SignatureAge,
+    /// Where signatures were looked for, with one child per source.
+    Sources,
+    /// The image's registry: the tag resolved, the `.sig` artifact read.
+    Registry,
+    /// Signatures recorded by Trustwatch in signing events for the digest.
+    SigningEvents,
 }
 
 /// One node of the tree of checks behind a decision.

@@ -4,6 +4,7 @@
 //! types from HTTP, SQL or UI frameworks. Values from the outside world enter through `parse()`
 //! constructors, so the rest of the system only ever holds valid ones.
 
+pub mod admission_review;
 pub mod audit;
 pub mod classify;
 pub mod connaisseur;

@@ -21,6 +21,7 @@ pub mod registry;
 pub mod tokens;
 pub mod trust_bundle;
 pub mod users;
+pub mod verifier;
 
 pub use actor::Actor;
 pub use db::{connect, migrate, MIGRATOR};
