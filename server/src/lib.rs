@@ -8,6 +8,7 @@ pub mod router;
 pub mod routes;
 pub mod settings;
 pub mod telemetry;
+pub mod tls;
 
 pub use router::{build_router, serve, AppParts};
 pub use settings::Settings;

@@ -15,7 +15,7 @@ use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::middleware::{csrf, require_session};
-use crate::routes::{api_v1, health, login, metrics};
+use crate::routes::{admission, api_v1, health, login, metrics};
 use crate::Settings;
 
 /// The name of the session cookie.
@@ -93,6 +93,10 @@ pub async fn build_router(pool: PgPool, settings: &Settings) -> anyhow::Result<A
         .route("/logout", post(login::logout))
         .nest("/api/v1", api_v1::router())
         .with_state(state.clone())
+        .merge(admission::router(admission::AdmissionState::from_settings(
+            state.pool.clone(),
+            settings,
+        )?))
         .merge(pages)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -115,7 +119,7 @@ pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> anyhow:
     .context("serving HTTP")
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -1,3 +1,4 @@
+pub mod admission;
 pub mod api_v1;
 pub mod client_ip;
 pub mod health;

@@ -8,6 +8,7 @@ use anyhow::{bail, Context};
 use domain::DefaultAction;
 use secrecy::SecretString;
 use serde::Deserialize;
+use service::verifier::FailurePolicy;
 
 /// Under the data folder `scripts/run` keeps beside the checkout (relative to the working
 /// directory, which the scripts set to the checkout).
@@ -52,6 +53,29 @@ pub struct Settings {
     pub bundle_validity_hours: i64,
     /// What happens to an image no policy covers, as the bundle tells verifiers.
     pub default_policy_action: DefaultAction,
+    /// Where people reach Trustwatch (`https://trustwatch.example.com`), for links in messages
+    /// such as an admission refusal's. Unset, messages name the event instead of linking it.
+    pub public_url: Option<String>,
+    /// A PEM certificate chain and its PEM private key: when both are set, `serve` speaks HTTPS
+    /// only (the Kubernetes API server calls webhooks over HTTPS), and reloads the pair when
+    /// either file changes.
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
+    /// How often the TLS files are checked for a change.
+    pub tls_reload_seconds: u64,
+    /// What the admission webhook does when a registry cannot be asked and the signatures
+    /// Trustwatch recorded do not suffice: `fail` (refuse) or `ignore` (admit with a warning).
+    pub admission_failure_policy: FailurePolicy,
+    /// The most one admission review may take. Keep it below the webhook's `timeoutSeconds`.
+    pub admission_deadline_millis: u64,
+    /// How often the webhook looks for a newer trust bundle: a revocation reaches it this soon.
+    pub admission_bundle_refresh_millis: u64,
+    /// Registries the server may speak plain HTTP to, as `host` or `host:port`.
+    pub registry_allow_http: Vec<String>,
+    /// Extra certificate authorities (PEM) for registries behind a private CA.
+    pub registry_ca_file: Option<PathBuf>,
+    /// How long a registry's answers (tags resolved, signature lists) are kept.
+    pub registry_cache_seconds: u64,
 }
 
 impl Default for Settings {
@@ -73,6 +97,16 @@ impl Default for Settings {
             bundle_key_file: PathBuf::from(DEFAULT_BUNDLE_KEY_FILE),
             bundle_validity_hours: 168,
             default_policy_action: DefaultAction::Deny,
+            public_url: None,
+            tls_cert_file: None,
+            tls_key_file: None,
+            tls_reload_seconds: 5,
+            admission_failure_policy: FailurePolicy::Fail,
+            admission_deadline_millis: 8000,
+            admission_bundle_refresh_millis: 1000,
+            registry_allow_http: Vec::new(),
+            registry_ca_file: None,
+            registry_cache_seconds: 30,
         }
     }
 }
@@ -159,10 +193,121 @@ impl Settings {
             self.default_policy_action = DefaultAction::parse(&v)
                 .map_err(|e| anyhow::anyhow!("TRUSTWATCH_DEFAULT_POLICY_ACTION: {e}"))?;
         }
+        self.apply_admission_env(&var)?;
         self.validate()
     }
 
+    /// The webhook's, TLS and registry settings from the environment.
+    fn apply_admission_env(&mut self, var: &impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        fn number(key: &str, v: String) -> anyhow::Result<u64> {
+            v.trim()
+                .parse()
+                .map_err(|e| anyhow::anyhow!("{key}={v:?} is not valid: {e}"))
+        }
+        let path = |key: &str| var(key).filter(|v| !v.trim().is_empty()).map(PathBuf::from);
+        if let Some(v) = var("TRUSTWATCH_PUBLIC_URL") {
+            self.public_url = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        if let Some(p) = path("TRUSTWATCH_TLS_CERT_FILE") {
+            self.tls_cert_file = Some(p);
+        }
+        if let Some(p) = path("TRUSTWATCH_TLS_KEY_FILE") {
+            self.tls_key_file = Some(p);
+        }
+        if let Some(v) = var("TRUSTWATCH_TLS_RELOAD_SECONDS") {
+            self.tls_reload_seconds = number("TRUSTWATCH_TLS_RELOAD_SECONDS", v)?;
+        }
+        if let Some(v) = var("TRUSTWATCH_ADMISSION_FAILURE_POLICY") {
+            self.admission_failure_policy = FailurePolicy::parse(&v)
+                .map_err(|e| anyhow::anyhow!("TRUSTWATCH_ADMISSION_FAILURE_POLICY: {e}"))?;
+        }
+        if let Some(v) = var("TRUSTWATCH_ADMISSION_DEADLINE_MILLIS") {
+            self.admission_deadline_millis = number("TRUSTWATCH_ADMISSION_DEADLINE_MILLIS", v)?;
+        }
+        if let Some(v) = var("TRUSTWATCH_ADMISSION_BUNDLE_REFRESH_MILLIS") {
+            self.admission_bundle_refresh_millis =
+                number("TRUSTWATCH_ADMISSION_BUNDLE_REFRESH_MILLIS", v)?;
+        }
+        if let Some(v) = var("TRUSTWATCH_REGISTRY_ALLOW_HTTP") {
+            self.registry_allow_http = v
+                .split(',')
+                .map(str::trim)
+                .filter(|h| !h.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
+        if let Some(p) = path("TRUSTWATCH_REGISTRY_CA_FILE") {
+            self.registry_ca_file = Some(p);
+        }
+        if let Some(v) = var("TRUSTWATCH_REGISTRY_CACHE_SECONDS") {
+            self.registry_cache_seconds = number("TRUSTWATCH_REGISTRY_CACHE_SECONDS", v)?;
+        }
+        Ok(())
+    }
+
+    fn validate_admission(&self) -> anyhow::Result<()> {
+        if self.tls_cert_file.is_some() != self.tls_key_file.is_some() {
+            bail!("tls_cert_file and tls_key_file go together: set both (HTTPS) or neither (HTTP)");
+        }
+        if self.tls_reload_seconds == 0 {
+            bail!("tls_reload_seconds must be at least 1");
+        }
+        if !(100..=29_000).contains(&self.admission_deadline_millis) {
+            bail!(
+                "admission_deadline_millis must be between 100 and 29000: Kubernetes waits at most 30 s for a webhook"
+            );
+        }
+        if let Some(url) = &self.public_url {
+            let rest = url
+                .strip_prefix("https://")
+                .or_else(|| url.strip_prefix("http://"));
+            if rest.is_none_or(|r| r.is_empty() || r.contains(char::is_whitespace)) {
+                bail!("public_url {url:?} is not an http(s) URL such as https://trustwatch.example.com");
+            }
+        }
+        Ok(())
+    }
+
+    /// The TLS files `serve` uses, when both are set.
+    pub fn tls_files(&self) -> Option<crate::tls::TlsFiles> {
+        Some(crate::tls::TlsFiles {
+            certificate: self.tls_cert_file.clone()?,
+            key: self.tls_key_file.clone()?,
+            reload_every: std::time::Duration::from_secs(self.tls_reload_seconds),
+        })
+    }
+
+    /// `public_url` without a trailing slash.
+    pub fn public_url(&self) -> Option<&str> {
+        self.public_url.as_deref().map(|u| u.trim_end_matches('/'))
+    }
+
+    /// The registry client the webhook uses.
+    pub fn registry_config(&self) -> anyhow::Result<service::registry::RegistryConfig> {
+        use std::time::Duration;
+        let mut config = service::registry::RegistryConfig {
+            connect_timeout: Duration::from_secs(3),
+            timeout: Duration::from_millis(self.admission_deadline_millis),
+            cache: service::registry::CacheConfig {
+                ttl: Duration::from_secs(self.registry_cache_seconds),
+                ..service::registry::CacheConfig::default()
+            },
+            ..service::registry::RegistryConfig::default()
+        };
+        for host in &self.registry_allow_http {
+            config = config.allowing_http(host);
+        }
+        if let Some(file) = &self.registry_ca_file {
+            config.ca_certificates_pem.push(
+                std::fs::read_to_string(file)
+                    .with_context(|| format!("reading registry_ca_file {}", file.display()))?,
+            );
+        }
+        Ok(config)
+    }
+
     fn validate(&self) -> anyhow::Result<()> {
+        self.validate_admission()?;
         if self.session_idle_minutes < 1 {
             bail!("session_idle_minutes must be at least 1");
         }
@@ -265,6 +410,42 @@ mod tests {
             toml::from_str("default_policy_action = \"allow\"\nbundle_validity_hours = 12")
                 .unwrap();
         assert_eq!(file.default_policy_action, DefaultAction::Allow);
+    }
+
+    #[test]
+    fn admission_tls_and_registry_settings() {
+        let s = Settings::default();
+        assert_eq!(s.admission_failure_policy, FailurePolicy::Fail);
+        assert!(s.tls_cert_file.is_none() && s.public_url().is_none());
+        let s = with_env(&[
+            ("TRUSTWATCH_PUBLIC_URL", "https://trustwatch.example.com/"),
+            ("TRUSTWATCH_TLS_CERT_FILE", "/tls/tls.crt"),
+            ("TRUSTWATCH_TLS_KEY_FILE", "/tls/tls.key"),
+            ("TRUSTWATCH_ADMISSION_FAILURE_POLICY", "ignore"),
+            ("TRUSTWATCH_ADMISSION_DEADLINE_MILLIS", "5000"),
+            (
+                "TRUSTWATCH_REGISTRY_ALLOW_HTTP",
+                "localhost:5000, registry.local",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(s.public_url(), Some("https://trustwatch.example.com"));
+        assert_eq!(s.tls_key_file, Some(PathBuf::from("/tls/tls.key")));
+        assert_eq!(s.admission_failure_policy, FailurePolicy::Ignore);
+        assert_eq!(s.admission_deadline_millis, 5000);
+        assert_eq!(s.registry_allow_http, ["localhost:5000", "registry.local"]);
+        assert!(s.registry_config().is_ok());
+
+        let e = with_env(&[("TRUSTWATCH_TLS_CERT_FILE", "/tls/tls.crt")]).unwrap_err();
+        assert!(e.to_string().contains("go together"), "{e}");
+        assert!(with_env(&[("TRUSTWATCH_ADMISSION_FAILURE_POLICY", "open")]).is_err());
+        assert!(with_env(&[("TRUSTWATCH_ADMISSION_DEADLINE_MILLIS", "30000")]).is_err());
+        assert!(with_env(&[("TRUSTWATCH_PUBLIC_URL", "trustwatch.example.com")]).is_err());
+        let file: Settings = toml::from_str(
+            "admission_failure_policy = \"ignore\"\nregistry_allow_http = [\"localhost:5000\"]",
+        )
+        .unwrap();
+        assert_eq!(file.admission_failure_policy, FailurePolicy::Ignore);
     }
 
     #[test]

@@ -40,6 +40,7 @@
 //! [`DecisionRecorder`] stores verdicts as verification events through the ingestion path, in
 //! batches, off the admission's critical path.
 
+mod bundle;
 mod evidence;
 mod recorder;
 mod verdict;
@@ -59,6 +60,7 @@ use sqlx::PgPool;
 
 use crate::registry::{signature_tag, RegistryClient, RegistryError};
 
+pub use bundle::{BundleCache, CachedBundle};
 pub use evidence::{signing_event_evidence, MAX_SIGNING_EVENTS};
 pub use recorder::{DecisionRecorder, RecorderConfig, RecorderStats};
 pub use verdict::{SignatureOrigin, VerdictWithEvidence};

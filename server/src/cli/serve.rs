@@ -10,8 +10,16 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
-    tracing::info!(address = %settings.listen, "Trustwatch is serving on http://{}", settings.listen);
-    crate::serve(listener, parts.router).await
+    match settings.tls_files() {
+        Some(files) => {
+            tracing::info!(address = %settings.listen, "Trustwatch is serving on https://{}", settings.listen);
+            crate::tls::serve_tls(listener, parts.router, &files).await
+        }
+        None => {
+            tracing::info!(address = %settings.listen, "Trustwatch is serving on http://{}", settings.listen);
+            crate::serve(listener, parts.router).await
+        }
+    }
 }
 
 /// Hourly: partitions for the coming months, and retention of raw events. Failures are logged

@@ -1,3 +1,5 @@
+pub mod registry;
+
 use std::net::SocketAddr;
 
 use domain::Role;

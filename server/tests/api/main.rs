@@ -8,6 +8,7 @@ mod helpers;
 mod interop_support;
 
 mod adapters;
+mod admission;
 mod audit;
 mod health;
 mod ingest;
@@ -16,5 +17,6 @@ mod login;
 mod report;
 mod roles;
 mod sign;
+mod tls;
 mod tokens;
 mod trust;
