@@ -13,8 +13,8 @@ use service::verifier::FailurePolicy;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::helpers::registry::{push_image, TestRegistry};
 use crate::helpers::{spawn_app_with, TestApp};
+use crate::interop_support::{push_image, TestRegistry};
 
 const CLUSTER: &str = "prod-eu-1";
 const PUBLIC_URL: &str = "https://trustwatch.example.com";
@@ -47,19 +47,21 @@ impl SigningKey {
 
 /// The webhook's world: a registry, the app, a cluster-bound token and the trust data.
 struct World {
-    registry: TestRegistry,
+    /// `None` once stopped.
+    registry: Option<TestRegistry>,
+    registry_addr: String,
     app: TestApp,
     token: String,
     ci: SigningKey,
 }
 
-fn settings(registry: &TestRegistry, policy: FailurePolicy) -> Settings {
+fn settings(registry: &str, policy: FailurePolicy) -> Settings {
     Settings {
         public_url: Some(PUBLIC_URL.into()),
         admission_failure_policy: policy,
         admission_bundle_refresh_millis: 0,
         admission_deadline_millis: 5000,
-        registry_allow_http: vec![registry.addr.clone()],
+        registry_allow_http: vec![registry.to_owned()],
         // Every admission asks the registry, so a signature pushed a moment ago counts.
         registry_cache_seconds: 0,
         ..Settings::default()
@@ -69,11 +71,13 @@ fn settings(registry: &TestRegistry, policy: FailurePolicy) -> Settings {
 impl World {
     async fn start(pool: PgPool, mode: &str, policy: FailurePolicy) -> Self {
         let registry = TestRegistry::start();
-        let app = spawn_app_with(pool, settings(&registry, policy)).await;
+        let registry_addr = registry.addr.clone();
+        let app = spawn_app_with(pool, settings(&registry_addr, policy)).await;
         let token = app.cluster_token(CLUSTER).await;
         let ci = SigningKey::new(7);
         let world = Self {
-            registry,
+            registry: Some(registry),
+            registry_addr,
             app,
             token,
             ci,
@@ -83,7 +87,7 @@ impl World {
             .add_policy(&format!(
                 "apiVersion: trustwatch.dev/v1\nkind: Policy\nmetadata: {{name: prod-images}}\n\
                  spec:\n  images: [\"{}/payments/*\"]\n  mode: {mode}\n  authorities: {{keys: [ci-release]}}\n",
-                world.registry.addr
+                world.registry_addr
             ))
             .await;
         world
@@ -135,17 +139,21 @@ impl World {
             .unwrap();
     }
 
+    fn registry(&self) -> &TestRegistry {
+        self.registry.as_ref().expect("the registry is running")
+    }
+
     /// Pushes an image and returns it (tagged) with its digest.
     async fn image(&self, repository: &str) -> (ImageReference, Digest) {
-        let image = self.registry.image(&format!("{repository}:1.4"));
-        let digest = push_image(&self.registry.client(), &image, repository).await;
-        (image, digest)
+        let reference = format!("{}/{repository}:1.4", self.registry_addr);
+        let digest = push_image(&self.registry().client(), &reference, repository).await;
+        (ImageReference::parse(&reference).unwrap(), digest)
     }
 
     /// Signs `digest` as cosign does and pushes the signature to the registry.
     async fn sign(&self, key: &SigningKey, image: &ImageReference, digest: &Digest) {
         let payload = domain::simple_signing::cosign_payload(image, digest);
-        self.registry
+        self.registry()
             .client()
             .push_signature(image, digest, &payload, &key.sign(&payload))
             .await
@@ -469,7 +477,7 @@ async fn a_registry_that_is_down_meets_the_failure_policy(pool: PgPool) {
     let mut w = World::start(pool, "enforce", FailurePolicy::Fail).await;
     let (api, digest) = w.image("payments/api").await;
     w.sign(&w.ci, &api, &digest).await;
-    w.registry.stop();
+    drop(w.registry.take());
 
     let r = w.review(&pod(&[&api.to_string()])).await;
     assert_eq!(r["allowed"], false, "{r:#}");
@@ -487,7 +495,7 @@ async fn a_registry_that_is_down_meets_the_failure_policy(pool: PgPool) {
     // The same with `ignore`: admitted, with a warning, and recorded as an error.
     let ignoring = spawn_app_with(
         w.app.pool.clone(),
-        settings(&w.registry, FailurePolicy::Ignore),
+        settings(&w.registry_addr, FailurePolicy::Ignore),
     )
     .await;
     let res = ignoring

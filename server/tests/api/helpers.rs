@@ -1,5 +1,3 @@
-pub mod registry;
-
 use std::net::SocketAddr;
 
 use domain::Role;

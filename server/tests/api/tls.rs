@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
 
-use crate::helpers::registry::TempDir;
+use crate::interop_support::TempDir;
 
 fn openssl(dir: &Path, args: &[&str]) {
     let out = Command::new("openssl")
