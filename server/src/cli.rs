@@ -3,6 +3,7 @@
 
 mod admin;
 mod bench;
+mod bench_admission;
 mod bundle;
 mod demo;
 mod generate_key_pair;

@@ -13,6 +13,8 @@ use clap::{Args, Subcommand};
 pub enum BenchCommand {
     /// Verification-event ingestion through `POST /api/v1/verification-events`.
     Ingest(IngestArgs),
+    /// Admission reviews through `POST /k8s/admission`.
+    Admission(super::bench_admission::AdmissionArgs),
 }
 
 #[derive(Args)]
@@ -39,6 +41,7 @@ pub struct IngestArgs {
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Ingest(args) => ingest(args).await,
+        BenchCommand::Admission(args) => super::bench_admission::run(args).await,
     }
 }
 

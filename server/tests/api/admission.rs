@@ -70,6 +70,11 @@ fn settings(registry: &str, policy: FailurePolicy) -> Settings {
 
 impl World {
     async fn start(pool: PgPool, mode: &str, policy: FailurePolicy) -> Self {
+        Self::start_on(pool, mode, policy).await
+    }
+
+    /// As `start`, with the app on `pool` (which may reach the database through a proxy).
+    async fn start_on(pool: PgPool, mode: &str, policy: FailurePolicy) -> Self {
         let registry = TestRegistry::start();
         let registry_addr = registry.addr.clone();
         let app = spawn_app_with(pool, settings(&registry_addr, policy)).await;
@@ -658,5 +663,43 @@ async fn the_webhook_needs_a_cluster_bound_verification_token(pool: PgPool) {
             problem["detail"].as_str().unwrap().contains(expected),
             "{problem}"
         );
+    }
+}
+
+#[sqlx::test(migrator = "service::MIGRATOR")]
+async fn a_database_outage_does_not_stop_admissions(pool: PgPool) {
+    use crate::helpers::{database_address, DbProxy};
+
+    let proxy = DbProxy::start(database_address(&pool)).await;
+    let w = World::start_on(proxy.pool_like(&pool), "enforce", FailurePolicy::Fail).await;
+    let (api, digest) = w.image("payments/api").await;
+    w.sign(&w.ci, &api, &digest).await;
+    let body = pod(&[&api.to_string()]);
+    assert_eq!(w.review(&body).await["allowed"], true);
+
+    // The bundle and the token are in memory, the registry has the signature: still decided.
+    proxy.down();
+    let started = Instant::now();
+    let r = w.review(&body).await;
+    assert_eq!(r["allowed"], true, "{r:#}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // The verdict waited in the recorder's queue and is stored once the database is back.
+    proxy.up();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM verification_events")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        if stored == 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{stored} of 2 verdicts stored");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
