@@ -86,7 +86,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin(cmd) => admin::run(&settings, cmd).await,
         Command::Token(cmd) => token::run(&settings, cmd).await,
         Command::Demo => demo::run(&settings).await,
-        Command::Bench(cmd) => bench::run(cmd).await,
+        Command::Bench(cmd) => bench::run(&settings, cmd).await,
         Command::Report(args) => report::run(args).await,
         Command::Keys(args) => keys::run(&settings, args).await,
         Command::Policy(args) => policy::run(&settings, args).await,

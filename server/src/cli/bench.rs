@@ -38,10 +38,10 @@ pub struct IngestArgs {
     images: u64,
 }
 
-pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
+pub async fn run(settings: &crate::Settings, cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Ingest(args) => ingest(args).await,
-        BenchCommand::Admission(args) => super::bench_admission::run(args).await,
+        BenchCommand::Admission(args) => super::bench_admission::run(settings, args).await,
     }
 }
 

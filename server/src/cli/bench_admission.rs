@@ -59,12 +59,12 @@ fn image(registry: &str, i: usize, policies: usize) -> String {
     format!("{registry}/svc-{:03}/app:1.{i}", i * 7 % policies)
 }
 
-pub async fn run(args: AdmissionArgs) -> anyhow::Result<()> {
+pub async fn run(settings: &crate::Settings, args: AdmissionArgs) -> anyhow::Result<()> {
     if args.clients == 0 || args.images < 3 || args.keys == 0 || args.policies < args.keys {
         bail!("--clients above zero, --images at least 3, --policies at least --keys");
     }
     if args.setup {
-        setup(&args).await?;
+        setup(settings, &args).await?;
     }
     let url = format!("{}/k8s/admission", args.server.trim_end_matches('/'));
     let bodies = Arc::new(review_bodies(&args, 1000));
@@ -246,14 +246,17 @@ fn review_bodies(args: &AdmissionArgs, n: usize) -> Vec<axum::body::Bytes> {
         .collect()
 }
 
-/// Keys, policies, images and signatures.
-async fn setup(args: &AdmissionArgs) -> anyhow::Result<()> {
+/// Keys, policies, images and signatures; keys and policies through the service layer, as
+/// `trustwatch keys import` and `trustwatch policy apply` against the database do, so the server
+/// sees them in a published trust bundle.
+async fn setup(settings: &crate::Settings, args: &AdmissionArgs) -> anyhow::Result<()> {
     let url = args
         .database_url
         .as_deref()
         .context("--setup needs DATABASE_URL")?;
     let pool = service::connect(url, 4).await?;
     service::migrate(&pool).await?;
+    let publisher = crate::bundle_key::for_command(settings, &pool).await?;
     let actor = service::Actor::cli();
     let keys: Vec<CosignPrivateKey> = (0..args.keys)
         .map(|i| {
@@ -269,6 +272,7 @@ async fn setup(args: &AdmissionArgs) -> anyhow::Result<()> {
         service::keys::register(
             &pool,
             &actor,
+            &publisher,
             &service::keys::NewKey {
                 name: format!("bench-key-{i:02}"),
                 fingerprint: public.fingerprint().clone(),
@@ -287,26 +291,26 @@ async fn setup(args: &AdmissionArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("registering key {i}"))?;
     }
-    for j in 0..args.policies {
-        let yaml = format!(
-            "apiVersion: trustwatch.dev/v1\nkind: Policy\nmetadata: {{name: bench-{j:03}}}\n\
-             spec:\n  images: [\"{}/svc-{j:03}/*\"]\n  namespaces: [\"payments\", \"web-*\"]\n  \
-             identity: repository\n  authorities: {{keys: [bench-key-{:02}]}}\n",
-            args.registry,
-            j % args.keys
-        );
-        let policy = domain::Policy::from_yaml(&yaml).map_err(|e| anyhow::anyhow!("{e}"))?;
-        sqlx::query(
-            "INSERT INTO policies (id, name, mode, document, created_by) VALUES ($1, $2, $3, $4, 'bench')",
-        )
-        .bind(uuid::Uuid::now_v7())
-        .bind(policy.name())
-        .bind(policy.mode().as_str())
-        .bind(serde_json::to_value(policy.to_document())?)
-        .execute(&pool)
-        .await
-        .with_context(|| format!("storing policy {j}"))?;
-    }
+    let documents: Vec<String> = (0..args.policies)
+        .map(|j| {
+            format!(
+                "apiVersion: trustwatch.dev/v1\nkind: Policy\nmetadata: {{name: bench-{j:03}}}\n\
+                 spec:\n  images: [\"{}/svc-{j:03}/*\"]\n  namespaces: [\"payments\", \"web-*\"]\n  \
+                 identity: repository\n  authorities: {{keys: [bench-key-{:02}]}}\n",
+                args.registry,
+                j % args.keys
+            )
+        })
+        .collect();
+    service::policies::apply(
+        &pool,
+        &actor,
+        &publisher,
+        &documents.join("---\n"),
+        service::policies::ApplyOptions::default(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("applying the policies: {e}"))?;
     let registry = RegistryClient::new(RegistryConfig::default().allowing_http(&args.registry))?;
     for i in 0..args.images {
         let reference = ImageReference::parse(&image(&args.registry, i, args.policies))?;

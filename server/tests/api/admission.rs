@@ -103,6 +103,7 @@ impl World {
         service::keys::register(
             &self.app.pool,
             &service::Actor::cli(),
+            &self.app.publisher,
             &service::keys::NewKey {
                 name: name.into(),
                 fingerprint: public.fingerprint().clone(),
@@ -122,26 +123,32 @@ impl World {
         .unwrap();
     }
 
+    /// Applies a policy document as `trustwatch policy apply` does (publishing a new bundle).
     async fn add_policy(&self, yaml: &str) {
-        let policy = domain::Policy::from_yaml(yaml).unwrap();
-        sqlx::query(
-            "INSERT INTO policies (id, name, mode, document, created_by) VALUES ($1, $2, $3, $4, 'test')",
+        service::policies::apply(
+            &self.app.pool,
+            &service::Actor::cli(),
+            &self.app.publisher,
+            yaml,
+            service::policies::ApplyOptions::default(),
         )
-        .bind(Uuid::now_v7())
-        .bind(policy.name())
-        .bind(policy.mode().as_str())
-        .bind(serde_json::to_value(policy.to_document()).unwrap())
-        .execute(&self.app.pool)
         .await
         .unwrap();
     }
 
+    /// `trustwatch keys set-status NAME revoked`.
     async fn revoke(&self, name: &str) {
-        sqlx::query("UPDATE keys SET status = 'revoked', revoked_at = now() WHERE name = $1")
-            .bind(name)
-            .execute(&self.app.pool)
-            .await
-            .unwrap();
+        service::keys::set_status(
+            &self.app.pool,
+            &service::Actor::cli(),
+            &self.app.publisher,
+            name,
+            KeyStatus::Revoked,
+            None,
+            Utc::now(),
+        )
+        .await
+        .unwrap();
     }
 
     fn registry(&self) -> &TestRegistry {
@@ -464,11 +471,26 @@ async fn revoking_the_key_flips_the_next_decision(pool: PgPool) {
     let (api, digest) = w.image("payments/api").await;
     w.sign(&w.ci, &api, &digest).await;
     let body = pod(&[&api.to_string()]);
-    assert_eq!(w.review(&body).await["allowed"], true);
+    let before = w.review(&body).await;
+    assert_eq!(before["allowed"], true);
 
     w.revoke("ci-release").await;
     let r = w.review(&body).await;
     assert_eq!(r["allowed"], false, "{r:#}");
+    // Decided on the bundle version the revocation published.
+    let version = |r: &Value| -> u64 {
+        r["auditAnnotations"]["bundle-version"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(version(&before) + 1, version(&r));
+    let head = service::trust_bundle::head(&w.app.pool)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(head.version, version(&r));
     let message = r["status"]["message"].as_str().unwrap();
     assert!(message.contains(": key_revoked."), "{message}");
     assert!(message.contains("was revoked"), "{message}");
