@@ -63,10 +63,11 @@ pub fn evaluate(
     verifier: &dyn SignatureVerifier,
     now: DateTime<Utc>,
 ) -> Decision {
+    let name = request.image.name();
     let matched: Vec<&Policy> = bundle
         .policies()
         .iter()
-        .filter(|p| p.applies_to(&request.image, &request.cluster, &request.namespace))
+        .filter(|p| p.applies_to_name(&name, &request.cluster, &request.namespace))
         .collect();
     if matched.is_empty() {
         return default_decision(request, bundle);

@@ -271,8 +271,13 @@ impl Policy {
 
     /// Whether this policy covers `image` deployed in `cluster` and `namespace`.
     pub fn applies_to(&self, image: &ImageReference, cluster: &str, namespace: &str) -> bool {
-        let name = image.name();
-        self.images.iter().any(|g| g.matches(&name))
+        self.applies_to_name(&image.name(), cluster, namespace)
+    }
+
+    /// [`Self::applies_to`] for an image's `registry/repository` already written out, so that
+    /// matching one image against many policies builds its name once.
+    pub fn applies_to_name(&self, name: &str, cluster: &str, namespace: &str) -> bool {
+        self.images.iter().any(|g| g.matches(name))
             && self
                 .clusters
                 .as_ref()

@@ -194,3 +194,24 @@ fn signature_inputs_never_panic_the_parsers() {
         let _ = domain::PublicKey::parse_pem(&mutate(&mut rng, PEM));
     }
 }
+
+const REVIEW: &str = r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"705ab4f5-6393-11e8-b7cc-42010a800002","kind":{"group":"batch","version":"v1","kind":"CronJob"},"name":"nightly","namespace":"data","operation":"CREATE","object":{"metadata":{"name":"nightly"},"spec":{"schedule":"0 1 * * *","jobTemplate":{"spec":{"template":{"spec":{"containers":[{"name":"etl","image":"reg.io/data/etl:1.2@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}],"initContainers":[{"name":"wait","image":"busybox"}]}}}}}},"dryRun":false}}"#;
+
+#[test]
+fn admission_reviews_never_panic_the_parser() {
+    let mut rng = Rng(0x6164_6d69_7373_696f);
+    for _ in 0..10_000 {
+        let body = mutate(&mut rng, REVIEW);
+        if let Ok(review) = domain::admission_review::ReviewRequest::parse(body.as_bytes()) {
+            assert!(!review.uid().is_empty());
+            let mut answer = domain::admission_review::ReviewResponse::allow(review.uid());
+            if let Some(spec) = review.pod_spec() {
+                for c in spec.containers() {
+                    answer.warn(c.image());
+                }
+                let _ = spec.distinct_images();
+            }
+            let _ = answer.to_json();
+        }
+    }
+}

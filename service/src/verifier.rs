@@ -209,10 +209,11 @@ impl Verifier {
         mut request: AdmissionRequest,
         now: DateTime<Utc>,
     ) -> VerdictWithEvidence {
+        let name = request.image.name();
         let covered = bundle
             .policies()
             .iter()
-            .any(|p| p.applies_to(&request.image, &request.cluster, &request.namespace));
+            .any(|p| p.applies_to_name(&name, &request.cluster, &request.namespace));
         if !covered {
             let decision = evaluate(&request, &[], bundle, &self.inner.verified, now);
             return VerdictWithEvidence::new(request, decision, bundle.version());

@@ -139,7 +139,7 @@ impl VerdictWithEvidence {
         use domain::wire::{MAX_CHECKS_JSON, MAX_MESSAGE, MAX_SHORT_TEXT};
         let short = |s: &str| -> String { s.chars().take(MAX_SHORT_TEXT).collect() };
         let mut checks = serde_json::to_value(&self.decision.checks).unwrap_or_default();
-        if checks.to_string().len() > MAX_CHECKS_JSON {
+        if json_len(&checks) > MAX_CHECKS_JSON {
             // The tree is too large to store whole: keep each top-level check without its
             // children, which still says which policy failed and why.
             let tops: Vec<_> = self
@@ -181,4 +181,22 @@ impl VerdictWithEvidence {
             observed_at,
         }
     }
+}
+
+/// The length of `value` as compact JSON, counted without building the text.
+fn json_len(value: &serde_json::Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to a counter cannot fail.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
 }
