@@ -1212,7 +1212,7 @@ fn combine(outcomes: Vec<PolicyOutcome>, mut warnings: Vec<String>) -> Decision 
         reason,
         mode,
         summary,
-        checks: outcomes.iter().map(|o| o.check.clone()).collect(),
+        checks: outcomes.into_iter().map(|o| o.check).collect(),
         warnings: dedup(warnings),
         remediation,
     }

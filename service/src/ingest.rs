@@ -1,5 +1,6 @@
 //! Storing reported events in bulk: one statement per batch, idempotent on the sender's ids.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -26,14 +27,49 @@ pub async fn record_verification_events(
     received_at: DateTime<Utc>,
     register_unknown_clusters: bool,
 ) -> Result<IngestReport, ServiceError> {
+    let rows = events
+        .iter()
+        .map(|e| (e, Cow::Owned(e.checks.to_string())))
+        .collect();
+    record(pool, actor, rows, received_at, register_unknown_clusters).await
+}
+
+/// [`record_verification_events`] for events whose checks are already JSON text (a list); their
+/// `checks` field is ignored. The admission webhook writes its decisions' checks straight to
+/// text, without building a JSON tree first.
+pub async fn record_verification_events_with_checks(
+    pool: &PgPool,
+    actor: &Actor,
+    events: &[(VerificationEvent, String)],
+    received_at: DateTime<Utc>,
+    register_unknown_clusters: bool,
+) -> Result<IngestReport, ServiceError> {
+    let rows = events
+        .iter()
+        .map(|(e, checks)| (e, Cow::Borrowed(checks.as_str())))
+        .collect();
+    record(pool, actor, rows, received_at, register_unknown_clusters).await
+}
+
+/// An event and its checks as JSON text.
+type Row<'a> = (&'a VerificationEvent, Cow<'a, str>);
+
+async fn record(
+    pool: &PgPool,
+    actor: &Actor,
+    events: Vec<Row<'_>>,
+    received_at: DateTime<Utc>,
+    register_unknown_clusters: bool,
+) -> Result<IngestReport, ServiceError> {
     if events.is_empty() {
         return Ok(IngestReport::default());
     }
+    let sent = events.len() as u64;
     // An id sent twice in one batch is one event; the first copy is kept, as a resend would be.
     let mut seen = HashSet::with_capacity(events.len());
-    let unique: Vec<&VerificationEvent> = events
-        .iter()
-        .filter(|e| seen.insert((e.id, e.observed_at)))
+    let unique: Vec<Row> = events
+        .into_iter()
+        .filter(|(e, _)| seen.insert((e.id, e.observed_at)))
         .collect();
 
     // Duplicates of stored events are skipped by an anti-join, which costs a fraction of
@@ -74,7 +110,7 @@ pub async fn record_verification_events(
     .await?;
     Ok(IngestReport {
         accepted: inserted,
-        duplicates: events.len() as u64 - inserted,
+        duplicates: sent - inserted,
     })
 }
 
@@ -83,14 +119,14 @@ pub async fn record_verification_events(
 async fn insert_verification_events(
     pool: &PgPool,
     actor: &Actor,
-    events: &[&VerificationEvent],
+    events: &[Row<'_>],
     received_at: DateTime<Utc>,
     register_unknown_clusters: bool,
 ) -> Result<(u64, Vec<Uuid>), ServiceError> {
     let mut tx = pool.begin().await?;
 
     let mut cluster_ids: HashMap<&str, Uuid> = HashMap::new();
-    for e in events {
+    for (e, _) in events {
         if cluster_ids.contains_key(e.cluster.as_str()) {
             continue;
         }
@@ -130,7 +166,7 @@ async fn insert_verification_events(
     let mut checks = Vec::with_capacity(n);
     let mut keys = Vec::with_capacity(n);
     let mut observed = Vec::with_capacity(n);
-    for e in events {
+    for (e, checks_json) in events {
         ids.push(e.id);
         cluster.push(cluster_ids[e.cluster.as_str()]);
         namespace.push(e.namespace.as_str());
@@ -144,7 +180,7 @@ async fn insert_verification_events(
         engine.push(e.engine.as_str());
         policy.push(e.policy.as_deref());
         message.push(e.message.as_deref());
-        checks.push(e.checks.clone());
+        checks.push(checks_json.as_ref());
         // Fingerprints hold no commas, so a joined string stands in for the ragged text[][] that
         // UNNEST cannot take.
         keys.push(
@@ -158,23 +194,26 @@ async fn insert_verification_events(
     }
     // One statement stores the new events and adds them to the hourly rollup and the image
     // placements: only the rows that were new are counted, and summary rows are updated in a
-    // fixed order so concurrent batches cannot deadlock.
+    // fixed order so concurrent batches cannot deadlock. `OFFSET 0` keeps the duplicate check a
+    // primary-key probe per row: without it the planner turns it into a hash anti-join over the
+    // whole month's partition once a batch has a few hundred rows and the month a few hundred
+    // thousand (measured in docs/benchmarks.md), a full scan per batch, compiled with JIT.
     let inserted: i64 = sqlx::query_scalar(
         "WITH inserted AS (
          INSERT INTO verification_events
              (id, cluster_id, namespace, workload_kind, workload_name, image, repository, digest,
               outcome, reason, engine, policy, message, checks, key_fingerprints, observed_at, received_at)
          SELECT id, cluster_id, namespace, kind, workload, image, repository, digest, outcome, reason,
-                engine, policy, message, checks,
+                engine, policy, message, checks::jsonb,
                 CASE WHEN keys = '' THEN '{}'::text[] ELSE string_to_array(keys, ',') END,
                 observed_at, $17
            FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[],
                        $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
-                       $13::text[], $14::jsonb[], $15::text[], $16::timestamptz[])
+                       $13::text[], $14::text[], $15::text[], $16::timestamptz[])
                 AS t(id, cluster_id, namespace, kind, workload, image, repository, digest, outcome,
                      reason, engine, policy, message, checks, keys, observed_at)
           WHERE NOT EXISTS (SELECT 1 FROM verification_events v
-                             WHERE v.id = t.id AND v.observed_at = t.observed_at)
+                             WHERE v.id = t.id AND v.observed_at = t.observed_at OFFSET 0)
          RETURNING observed_at, cluster_id, outcome, reason, engine, digest, repository, namespace
          ), rolled AS (
          INSERT INTO verification_hourly (hour, cluster_id, outcome, reason, engine, shard, events)

@@ -21,7 +21,7 @@
 //! database (`trustwatch verify --bundle FILE`).
 //!
 //! ```no_run
-//! # async fn example(pool: sqlx::PgPool, bundle: domain::TrustBundle) -> anyhow::Result<()> {
+//! # async fn example(pool: sqlx::PgPool, bundle: domain::TrustBundle) -> Result<(), Box<dyn std::error::Error>> {
 //! use service::registry::{RegistryClient, RegistryConfig};
 //! use service::verifier::{Verifier, VerifierConfig};
 //!
@@ -63,7 +63,7 @@ use crate::registry::{signature_tag, RegistryClient, RegistryError};
 pub use bundle::{BundleCache, CachedBundle};
 pub use evidence::{signing_event_evidence, MAX_SIGNING_EVENTS};
 pub use recorder::{DecisionRecorder, RecorderConfig, RecorderStats};
-pub use verdict::{SignatureOrigin, VerdictWithEvidence};
+pub use verdict::{checks_json, SignatureOrigin, VerdictWithEvidence};
 pub use verified::{VerifiedCache, VerifiedCacheStats};
 
 use evidence::EvidenceCache;

@@ -52,6 +52,10 @@ pub struct AdmissionArgs {
     /// Distinct images; each pod runs three of them.
     #[arg(long, default_value_t = 30)]
     images: usize,
+    /// Send the reviews as dry runs (`kubectl apply --dry-run=server`): decided in full, but not
+    /// stored, which measures the admission path without the database's share.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 /// Image `i`: its repository is covered by policy `i * 7 % policies`.
@@ -111,8 +115,15 @@ pub async fn run(settings: &crate::Settings, args: AdmissionArgs) -> anyhow::Res
         args.keys, args.policies, args.images
     );
     println!(
-        "reviews:           {} measured after {} warm-up, from {} clients",
-        args.reviews, args.warmup, args.clients
+        "reviews:           {} measured after {} warm-up, from {} clients{}",
+        args.reviews,
+        args.warmup,
+        args.clients,
+        if args.dry_run {
+            " (dry runs: decided, not stored)"
+        } else {
+            ", every decision stored"
+        }
     );
     println!("refused:           {}", run.refused);
     println!("elapsed:           {:.1} s", elapsed.as_secs_f64());
@@ -237,7 +248,7 @@ fn review_bodies(args: &AdmissionArgs, n: usize) -> Vec<axum::body::Bytes> {
                                  "serviceAccountName": "default", "terminationGracePeriodSeconds": 30}
                     },
                     "oldObject": null,
-                    "dryRun": false,
+                    "dryRun": args.dry_run,
                     "options": {"apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions"}
                 }
             });

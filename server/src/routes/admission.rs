@@ -194,39 +194,37 @@ async fn review(
         )));
     };
 
+    // A dry run changes nothing in the cluster, so nothing is recorded either.
+    let judged: Vec<Judged> = images
+        .into_iter()
+        .zip(verdicts)
+        .map(|((_, containers), verdict)| Judged {
+            containers,
+            verdict,
+            event: (!review.dry_run()).then(Uuid::now_v7),
+        })
+        .collect();
+    let response = answer::answer(&review, &judged, &unparsable, &links, bundle.version);
+
     let actor = service::Actor {
         label: format!("token:{}", principal.name),
         source_ip: None,
     };
     let kind = spec.kind().as_str();
-    let judged: Vec<Judged> = images
-        .into_iter()
-        .zip(verdicts)
-        .map(|((_, containers), verdict)| {
-            // A dry run changes nothing in the cluster, so nothing is recorded either.
-            let event = (!review.dry_run()).then(|| {
-                let id = Uuid::now_v7();
-                state.recorder.record(
-                    &actor,
-                    principal.may_register_clusters,
-                    verdict.to_event(id, kind, review.name(), now),
-                );
-                id
-            });
-            Judged {
-                containers,
-                verdict,
-                event,
-            }
-        })
-        .collect();
-    Ok(reply(&answer::answer(
-        &review,
-        &judged,
-        &unparsable,
-        &links,
-        bundle.version,
-    )))
+    for j in judged {
+        if let Some(id) = j.event {
+            state.recorder.record_verdict(
+                &actor,
+                principal.may_register_clusters,
+                j.verdict,
+                id,
+                kind,
+                review.name(),
+                now,
+            );
+        }
+    }
+    Ok(reply(&response))
 }
 
 fn reply(response: &ReviewResponse) -> Response {

@@ -2,11 +2,12 @@
 //!
 //! An admission answer must not wait for a database commit: the API server is waiting, and a
 //! slow or unreachable PostgreSQL would turn into refused deployments. So the webhook hands each
-//! event to a [`DecisionRecorder`], which stores them through
-//! [`crate::ingest::record_verification_events`] — the same path every other engine's verdicts
-//! take — as fast as the database takes them: whatever queued while one batch was being written
-//! becomes the next batch. Under load that is one statement per few hundred events; idle, one
-//! per event, within milliseconds.
+//! verdict to a [`DecisionRecorder`], which stores them through
+//! [`crate::ingest::record_verification_events_with_checks`] — the same statement every other
+//! engine's verdicts go through — as fast as the database takes them: whatever queued while a
+//! batch was being written becomes the next batch, and two batches may be in flight at once.
+//! Under load that is one statement per few hundred events; idle, one per event, within
+//! milliseconds. A verdict's checks are written to JSON text here, off the admission's path.
 //!
 //! The queue is bounded. When the database is away the writer keeps its batch and retries, the
 //! queue fills, and events beyond it are dropped and counted (`dropped`) rather than held
@@ -17,10 +18,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use domain::VerificationEvent;
+use chrono::{DateTime, Utc};
+use domain::{Check, VerificationEvent};
 use sqlx::PgPool;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::task::JoinSet;
+use uuid::Uuid;
 
+use super::{checks_json, VerdictWithEvidence};
 use crate::{ingest, Actor};
 
 /// How a [`DecisionRecorder`] batches.
@@ -30,6 +35,8 @@ pub struct RecorderConfig {
     pub queue: usize,
     /// Events per statement, at most.
     pub max_batch: usize,
+    /// Batches being written at once.
+    pub in_flight: usize,
     /// The first pause after a failed batch; it doubles up to `max_backoff`.
     pub backoff: Duration,
     pub max_backoff: Duration,
@@ -38,8 +45,9 @@ pub struct RecorderConfig {
 impl Default for RecorderConfig {
     fn default() -> Self {
         Self {
-            queue: 100_000,
+            queue: 50_000,
             max_batch: 2_000,
+            in_flight: 2,
             backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),
         }
@@ -58,12 +66,16 @@ pub struct RecorderStats {
     pub lost: u64,
 }
 
+struct Pending {
+    actor: Actor,
+    register_clusters: bool,
+    event: VerificationEvent,
+    /// The decision's checks, when the event came from a verdict; else the event's own.
+    checks: Option<Vec<Check>>,
+}
+
 enum Message {
-    Event {
-        actor: Actor,
-        register_clusters: bool,
-        event: Box<VerificationEvent>,
-    },
+    Event(Box<Pending>),
     Flush(oneshot::Sender<()>),
 }
 
@@ -91,14 +103,41 @@ impl DecisionRecorder {
         Self { tx, counters }
     }
 
+    /// Queues `verdict` as event `id` of the workload, reported under the token `actor`.
+    /// Returns false when the queue is full and the verdict was dropped.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_verdict(
+        &self,
+        actor: &Actor,
+        register_clusters: bool,
+        verdict: VerdictWithEvidence,
+        id: Uuid,
+        workload_kind: &str,
+        workload_name: &str,
+        observed_at: DateTime<Utc>,
+    ) -> bool {
+        let (event, checks) = verdict.into_event(id, workload_kind, workload_name, observed_at);
+        self.send(Pending {
+            actor: actor.clone(),
+            register_clusters,
+            event,
+            checks: Some(checks),
+        })
+    }
+
     /// Queues `event`, reported under the token `actor`. Returns false when the queue is full
     /// and the event was dropped.
     pub fn record(&self, actor: &Actor, register_clusters: bool, event: VerificationEvent) -> bool {
-        let sent = self.tx.try_send(Message::Event {
+        self.send(Pending {
             actor: actor.clone(),
             register_clusters,
-            event: Box::new(event),
-        });
+            event,
+            checks: None,
+        })
+    }
+
+    fn send(&self, pending: Pending) -> bool {
+        let sent = self.tx.try_send(Message::Event(Box::new(pending)));
         if sent.is_err() {
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             tracing::warn!("verification event dropped: the recorder's queue is full");
@@ -125,31 +164,41 @@ impl DecisionRecorder {
     }
 }
 
+/// Events of one token, as `record_verification_events_with_checks` takes them.
+type Group = (Actor, Vec<(VerificationEvent, String)>);
+
 async fn write_loop(
     pool: PgPool,
     config: RecorderConfig,
     mut rx: mpsc::Receiver<Message>,
     counters: Arc<Counters>,
 ) {
+    let slots = Arc::new(Semaphore::new(config.in_flight.max(1)));
+    let mut writing: JoinSet<()> = JoinSet::new();
     let mut flushes: Vec<oneshot::Sender<()>> = Vec::new();
-    // Events per (token, may register clusters), as `record_verification_events` takes them.
-    let mut batch: BTreeMap<(String, bool), (Actor, Vec<VerificationEvent>)> = BTreeMap::new();
     while let Some(first) = rx.recv().await {
+        let mut batch: BTreeMap<(String, bool), Group> = BTreeMap::new();
         let mut next = Some(first);
         let mut size = 0;
         while let Some(message) = next.take() {
             match message {
-                Message::Event {
-                    actor,
-                    register_clusters,
-                    event,
-                } => {
+                Message::Event(pending) => {
+                    let Pending {
+                        actor,
+                        register_clusters,
+                        event,
+                        checks,
+                    } = *pending;
+                    let json = match checks {
+                        Some(checks) => checks_json(&checks),
+                        None => event.checks.to_string(),
+                    };
                     size += 1;
                     batch
                         .entry((actor.label.clone(), register_clusters))
                         .or_insert_with(|| (actor, Vec::new()))
                         .1
-                        .push(*event);
+                        .push((event, json));
                 }
                 // Answered once what came before it is written.
                 Message::Flush(done) => flushes.push(done),
@@ -158,13 +207,26 @@ async fn write_loop(
                 next = rx.try_recv().ok();
             }
         }
-        for ((_, register_clusters), (actor, events)) in std::mem::take(&mut batch) {
-            store(&pool, &config, &counters, &actor, register_clusters, events).await;
+        for ((_, register_clusters), (actor, events)) in batch {
+            // Waits while every slot is busy: meanwhile the queue fills the next batch.
+            let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+                break;
+            };
+            let (pool, config, counters) = (pool.clone(), config.clone(), Arc::clone(&counters));
+            writing.spawn(async move {
+                store(&pool, &config, &counters, &actor, register_clusters, events).await;
+                drop(slot);
+            });
         }
-        for done in flushes.drain(..) {
-            let _ = done.send(());
+        while writing.try_join_next().is_some() {}
+        if !flushes.is_empty() {
+            while writing.join_next().await.is_some() {}
+            for done in flushes.drain(..) {
+                let _ = done.send(());
+            }
         }
     }
+    while writing.join_next().await.is_some() {}
 }
 
 async fn store(
@@ -173,12 +235,19 @@ async fn store(
     counters: &Counters,
     actor: &Actor,
     register_clusters: bool,
-    events: Vec<VerificationEvent>,
+    events: Vec<(VerificationEvent, String)>,
 ) {
     let mut pause = config.backoff;
     loop {
         let now = chrono::Utc::now();
-        match ingest::record_verification_events(pool, actor, &events, now, register_clusters).await
+        match ingest::record_verification_events_with_checks(
+            pool,
+            actor,
+            &events,
+            now,
+            register_clusters,
+        )
+        .await
         {
             Ok(report) => {
                 counters

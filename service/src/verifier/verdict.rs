@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use domain::{
-    AdmissionRequest, CheckKind, Decision, Engine, KeyFingerprint, Mode, Outcome, ReasonCode,
-    SignatureEvidence, SignatureSource, VerificationEvent,
+    AdmissionRequest, Check, CheckKind, Decision, Engine, KeyFingerprint, Mode, Outcome,
+    ReasonCode, SignatureEvidence, SignatureSource, VerificationEvent,
 };
 use uuid::Uuid;
 
@@ -136,24 +136,35 @@ impl VerdictWithEvidence {
         workload_name: &str,
         observed_at: DateTime<Utc>,
     ) -> VerificationEvent {
-        use domain::wire::{MAX_CHECKS_JSON, MAX_MESSAGE, MAX_SHORT_TEXT};
+        let mut event = self.event_without_checks(id, workload_kind, workload_name, observed_at);
+        event.checks = serde_json::from_str(&checks_json(&self.decision.checks))
+            .unwrap_or(serde_json::Value::Array(Vec::new()));
+        event
+    }
+
+    /// The event and the decision's checks, taken apart without copying the checks; the checks
+    /// become the event's `checks` JSON through [`checks_json`]. The event's own `checks` field
+    /// is left empty.
+    pub fn into_event(
+        self,
+        id: Uuid,
+        workload_kind: &str,
+        workload_name: &str,
+        observed_at: DateTime<Utc>,
+    ) -> (VerificationEvent, Vec<Check>) {
+        let event = self.event_without_checks(id, workload_kind, workload_name, observed_at);
+        (event, self.decision.checks)
+    }
+
+    fn event_without_checks(
+        &self,
+        id: Uuid,
+        workload_kind: &str,
+        workload_name: &str,
+        observed_at: DateTime<Utc>,
+    ) -> VerificationEvent {
+        use domain::wire::{MAX_MESSAGE, MAX_SHORT_TEXT};
         let short = |s: &str| -> String { s.chars().take(MAX_SHORT_TEXT).collect() };
-        let mut checks = serde_json::to_value(&self.decision.checks).unwrap_or_default();
-        if json_len(&checks) > MAX_CHECKS_JSON {
-            // The tree is too large to store whole: keep each top-level check without its
-            // children, which still says which policy failed and why.
-            let tops: Vec<_> = self
-                .decision
-                .checks
-                .iter()
-                .map(|c| {
-                    let mut c = c.clone();
-                    c.children.clear();
-                    c
-                })
-                .collect();
-            checks = serde_json::to_value(tops).unwrap_or_default();
-        }
         let policy = (!self.policies.is_empty()).then(|| short(&self.policies.join(",")));
         let mut message = self.decision.summary.clone();
         if message.len() > MAX_MESSAGE {
@@ -176,27 +187,27 @@ impl VerdictWithEvidence {
             engine: Engine::Trustwatch,
             policy,
             message: Some(message),
-            checks,
+            checks: serde_json::Value::Null,
             keys: self.keys.clone(),
             observed_at,
         }
     }
 }
 
-/// The length of `value` as compact JSON, counted without building the text.
-fn json_len(value: &serde_json::Value) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
+/// A decision's checks as the JSON text a verification event stores. A tree too large to store
+/// whole (over `wire::MAX_CHECKS_JSON`) keeps each top-level check without its children, which
+/// still says which policy failed and why.
+pub fn checks_json(checks: &[Check]) -> String {
+    let json = serde_json::to_string(checks).unwrap_or_else(|_| "[]".to_owned());
+    if json.len() <= domain::wire::MAX_CHECKS_JSON {
+        return json;
     }
-    let mut count = Count(0);
-    // Writing to a counter cannot fail.
-    let _ = serde_json::to_writer(&mut count, value);
-    count.0
+    let tops: Vec<Check> = checks
+        .iter()
+        .map(|c| Check {
+            children: Vec::new(),
+            ..c.clone()
+        })
+        .collect();
+    serde_json::to_string(&tops).unwrap_or_else(|_| "[]".to_owned())
 }
