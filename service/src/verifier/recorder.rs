@@ -139,8 +139,14 @@ impl DecisionRecorder {
     fn send(&self, pending: Pending) -> bool {
         let sent = self.tx.try_send(Message::Event(Box::new(pending)));
         if sent.is_err() {
-            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!("verification event dropped: the recorder's queue is full");
+            let dropped = self.counters.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            // Once per power of two: an overload must not turn into a flood of log lines.
+            if dropped.is_power_of_two() {
+                tracing::warn!(
+                    dropped,
+                    "verification events dropped: the recorder's queue is full (the database is slower than the admissions)"
+                );
+            }
         }
         sent.is_ok()
     }
