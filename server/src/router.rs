@@ -25,6 +25,8 @@ pub const SESSION_COOKIE: &str = "trustwatch_session";
 pub struct AppParts {
     pub router: Router,
     pub state: AppState,
+    /// Stores the admission webhook's verdicts; flushed at shutdown.
+    pub recorder: service::verifier::DecisionRecorder,
 }
 
 /// Builds the whole application over `pool`. Prepares the session table and the trust bundle
@@ -85,6 +87,7 @@ pub async fn build_router(pool: PgPool, settings: &Settings) -> anyhow::Result<A
         .fallback(leptos_axum::file_and_error_handler(app::shell))
         .with_state(leptos_options);
 
+    let admission = admission::AdmissionState::from_settings(state.pool.clone(), settings)?;
     let router = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -93,10 +96,7 @@ pub async fn build_router(pool: PgPool, settings: &Settings) -> anyhow::Result<A
         .route("/logout", post(login::logout))
         .nest("/api/v1", api_v1::router())
         .with_state(state.clone())
-        .merge(admission::router(admission::AdmissionState::from_settings(
-            state.pool.clone(),
-            settings,
-        )?))
+        .merge(admission::router(admission.clone()))
         .merge(pages)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -105,7 +105,11 @@ pub async fn build_router(pool: PgPool, settings: &Settings) -> anyhow::Result<A
         .layer(axum::middleware::from_fn(csrf::check_origin))
         .layer(sessions)
         .layer(TraceLayer::new_for_http());
-    Ok(AppParts { router, state })
+    Ok(AppParts {
+        router,
+        state,
+        recorder: admission.recorder,
+    })
 }
 
 /// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight.

@@ -10,7 +10,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
-    match settings.tls_files() {
+    let served = match settings.tls_files() {
         Some(files) => {
             tracing::info!(address = %settings.listen, "Trustwatch is serving on https://{}", settings.listen);
             crate::tls::serve_tls(listener, parts.router, &files).await
@@ -19,7 +19,15 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
             tracing::info!(address = %settings.listen, "Trustwatch is serving on http://{}", settings.listen);
             crate::serve(listener, parts.router).await
         }
+    };
+    // Admission verdicts still queued are stored before the process ends, if the database lets.
+    if tokio::time::timeout(std::time::Duration::from_secs(10), parts.recorder.flush())
+        .await
+        .is_err()
+    {
+        tracing::warn!("admission verdicts still queued at shutdown were not all stored");
     }
+    served
 }
 
 /// Hourly: partitions for the coming months, and retention of raw events. Failures are logged
