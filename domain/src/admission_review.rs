@@ -251,8 +251,16 @@ impl PodSpecImages {
     /// are one image. Containers whose image is not a reference are left out: see
     /// [`Self::unparsable`].
     pub fn distinct_images(&self) -> Vec<(&ImageReference, Vec<&ContainerImage>)> {
+        let all: Vec<&ContainerImage> = self.containers.iter().collect();
+        Self::group_by_image(&all)
+    }
+
+    /// [`Self::distinct_images`] of some of the containers.
+    pub fn group_by_image<'a>(
+        containers: &[&'a ContainerImage],
+    ) -> Vec<(&'a ImageReference, Vec<&'a ContainerImage>)> {
         let mut images: Vec<(&ImageReference, Vec<&ContainerImage>)> = Vec::new();
-        for c in &self.containers {
+        for &c in containers {
             let Ok(reference) = c.reference() else {
                 continue;
             };
@@ -283,6 +291,7 @@ pub struct ReviewRequest {
     operation: Operation,
     dry_run: bool,
     pod_spec: Option<PodSpecImages>,
+    old_pod_spec: Option<PodSpecImages>,
 }
 
 impl ReviewRequest {
@@ -349,6 +358,18 @@ impl ReviewRequest {
             (_, None) => (Metadata::default(), None),
         };
 
+        // The object as it was, for an update: what it already ran was judged when it was made. A
+        // malformed old object only means nothing is known to be unchanged.
+        let old_pod_spec = match (workload, request.old_object) {
+            (Some(w), Some(old)) if operation == Operation::Update => read_workload(w, old.get())
+                .ok()
+                .map(|(_, containers)| PodSpecImages {
+                    kind: w,
+                    containers,
+                }),
+            _ => None,
+        };
+
         let namespace = request
             .namespace
             .filter(|n| !n.is_empty())
@@ -370,6 +391,7 @@ impl ReviewRequest {
             operation,
             dry_run: request.dry_run.unwrap_or(false),
             pod_spec,
+            old_pod_spec,
         })
     }
 
@@ -408,6 +430,32 @@ impl ReviewRequest {
     pub fn pod_spec(&self) -> Option<&PodSpecImages> {
         self.pod_spec.as_ref()
     }
+
+    /// For an update, the pod spec of the object as it was (`oldObject`).
+    pub fn old_pod_spec(&self) -> Option<&PodSpecImages> {
+        self.old_pod_spec.as_ref()
+    }
+
+    /// The containers whose image is to be judged: every one, except that an update judges only
+    /// images the object did not already run. An update that leaves the images alone (a label,
+    /// a finalizer removed, a Deployment scaled) is not judged again: its images were judged
+    /// when they were introduced, and the pods a controller makes from it are judged when they
+    /// are created. Refusing such updates after a revocation would leave pods unable to shed
+    /// their finalizers.
+    pub fn containers_to_judge(&self) -> Vec<&ContainerImage> {
+        let Some(spec) = &self.pod_spec else {
+            return Vec::new();
+        };
+        let before: Vec<&str> = self
+            .old_pod_spec
+            .iter()
+            .flat_map(|old| old.containers.iter().map(|c| c.image.as_str()))
+            .collect();
+        spec.containers
+            .iter()
+            .filter(|c| !before.contains(&c.image.as_str()))
+            .collect()
+    }
 }
 
 #[derive(Deserialize)]
@@ -431,6 +479,8 @@ struct WireRequest<'a> {
     dry_run: Option<bool>,
     #[serde(borrow)]
     object: Option<&'a RawValue>,
+    #[serde(borrow)]
+    old_object: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize, Default)]

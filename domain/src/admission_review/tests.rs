@@ -423,3 +423,63 @@ fn truncation_is_exact_at_the_limit() {
     assert_eq!(truncate_chars("abcd", 3), "ab…");
     assert_eq!(truncate_chars("ab  cd", 4), "ab…");
 }
+
+#[test]
+fn updates_judge_only_images_the_object_did_not_run_before() {
+    let pod = |images: &[&str]| -> Value {
+        let containers: Vec<Value> = images
+            .iter()
+            .enumerate()
+            .map(|(i, image)| json!({"name": format!("c{i}"), "image": image}))
+            .collect();
+        json!({"metadata": {"name": "p", "finalizers": []}, "spec": {"containers": containers}})
+    };
+    let update = |old: Value, new: Value, operation: &str| {
+        let mut body: Value =
+            serde_json::from_slice(&review(("", "v1", "Pod"), operation, new)).unwrap();
+        body["request"]["oldObject"] = old;
+        ReviewRequest::parse(&serde_json::to_vec(&body).unwrap()).unwrap()
+    };
+    let judged = |r: &ReviewRequest| -> Vec<String> {
+        r.containers_to_judge()
+            .iter()
+            .map(|c| c.image().to_owned())
+            .collect()
+    };
+
+    // A finalizer removed or a label changed: nothing to judge.
+    let r = update(
+        pod(&["reg.io/a:1", "reg.io/b:1"]),
+        pod(&["reg.io/a:1", "reg.io/b:1"]),
+        "UPDATE",
+    );
+    assert!(r.old_pod_spec().is_some());
+    assert!(judged(&r).is_empty());
+    // One image changed: that one.
+    let r = update(
+        pod(&["reg.io/a:1", "reg.io/b:1"]),
+        pod(&["reg.io/a:2", "reg.io/b:1"]),
+        "UPDATE",
+    );
+    assert_eq!(judged(&r), ["reg.io/a:2"]);
+    // An ephemeral container added through the subresource: the debug image.
+    let mut debug = pod(&["reg.io/a:1"]);
+    debug["spec"]["ephemeralContainers"] = json!([{"name": "debug", "image": "busybox"}]);
+    let r = update(pod(&["reg.io/a:1"]), debug, "UPDATE");
+    assert_eq!(judged(&r), ["busybox"]);
+    // A create judges everything, whatever an oldObject says; a malformed old object hides nothing.
+    let r = update(pod(&["reg.io/a:1"]), pod(&["reg.io/a:1"]), "CREATE");
+    assert_eq!(judged(&r), ["reg.io/a:1"]);
+    let r = update(json!({"spec": "nonsense"}), pod(&["reg.io/a:1"]), "UPDATE");
+    assert!(r.old_pod_spec().is_none());
+    assert_eq!(judged(&r), ["reg.io/a:1"]);
+    // Grouped by image, as the webhook decides them.
+    let r = update(
+        pod(&[]),
+        pod(&["nginx:1", "docker.io/library/nginx:1", "reg.io/a:1"]),
+        "UPDATE",
+    );
+    let groups = PodSpecImages::group_by_image(&r.containers_to_judge());
+    assert_eq!(groups.len(), 2);
+    assert_eq!(groups[0].1.len(), 2);
+}

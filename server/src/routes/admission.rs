@@ -11,8 +11,8 @@
 //! Each decision is stored as a verification event (not for dry runs) by the
 //! [`DecisionRecorder`], which does not hold up the answer.
 //!
-//! An object without a pod spec is allowed untouched, and so is one whose images no policy
-//! covers when the bundle's default allows them.
+//! An object without a pod spec is allowed untouched, and so is an update that introduces no
+//! image the object did not already run (see `ReviewRequest::containers_to_judge`).
 
 mod answer;
 mod tokens;
@@ -27,7 +27,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use chrono::Utc;
-use domain::admission_review::{ReviewRequest, ReviewResponse};
+use domain::admission_review::{PodSpecImages, ReviewRequest, ReviewResponse};
 use domain::{AdmissionRequest, TokenScope};
 use service::tokens::TokenPrincipal;
 use service::verifier::{
@@ -157,8 +157,13 @@ async fn review(
     let Some(spec) = review.pod_spec() else {
         return Ok(reply(&ReviewResponse::allow(review.uid())));
     };
-    let images = spec.distinct_images();
-    let unparsable: Vec<_> = spec.unparsable().collect();
+    // An update judges only the images it introduces (`containers_to_judge`).
+    let to_judge = review.containers_to_judge();
+    let images = PodSpecImages::group_by_image(&to_judge);
+    let unparsable: Vec<_> = to_judge
+        .iter()
+        .filter_map(|c| c.reference().err().map(|e| (*c, e)))
+        .collect();
     if images.is_empty() && unparsable.is_empty() {
         return Ok(reply(&ReviewResponse::allow(review.uid())));
     }

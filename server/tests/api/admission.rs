@@ -725,3 +725,40 @@ async fn a_database_outage_does_not_stop_admissions(pool: PgPool) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[sqlx::test(migrator = "service::MIGRATOR")]
+async fn updates_are_judged_on_the_images_they_introduce(pool: PgPool) {
+    let w = World::start(pool, "enforce", FailurePolicy::Fail).await;
+    let (old, _) = w.image("payments/api").await;
+    let (new, _) = w.image("payments/worker").await;
+    let update = |from: &str, to: &str| {
+        let mut body = pod(&[to]);
+        body["request"]["operation"] = json!("UPDATE");
+        body["request"]["oldObject"] = pod(&[from])["request"]["object"].clone();
+        body
+    };
+
+    // Running an unsigned image already (admitted before its policy existed, say): removing a
+    // finalizer or changing a label must not be refused.
+    let r = w.review(&update(&old.to_string(), &old.to_string())).await;
+    assert_eq!(
+        r,
+        json!({"uid": r["uid"], "allowed": true}),
+        "allowed untouched"
+    );
+    // Changing the image is judged like a creation.
+    let r = w.review(&update(&old.to_string(), &new.to_string())).await;
+    assert_eq!(r["allowed"], false, "{r:#}");
+    let message = r["status"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("{new} (container c0): unsigned.")),
+        "{message}"
+    );
+    let e = stored(&w.app.pool, linked_event(message)).await;
+    assert_eq!(e.image, new.to_string());
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM verification_events")
+        .fetch_one(&w.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 1, "the unchanged update was not recorded");
+}
