@@ -1427,18 +1427,27 @@ async fn one_image_admitted_a_thousand_times_is_fetched_once() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Interoperability with cosign itself (opt-in: needs a cosign binary)
+// Interoperability with cosign itself
 
 /// cosign verifies the signatures this client pushes, and this client reads the ones cosign
-/// pushes, in the same `.sig` manifest. Run with `TRUSTWATCH_COSIGN=/path/to/cosign cargo test
-/// -p service --test registry -- --ignored`; `/work/shared/peer/peer.sh` fetches cosign 2.5
-/// from Debian's archive into `$PEER_DIR/cache/trixie-root/usr/bin/cosign`.
+/// pushes, in the same `.sig` manifest. cosign comes from `scripts/lib/peers.sh`
+/// (`ensure_peer_tools`, run by scripts/test), found in `$TRUSTWATCH_PEERS_DIR/bin` (default
+/// `~/.cache/trustwatch/peers/bin`); the test fails, never skips, when it is missing.
 #[tokio::test]
-#[ignore = "needs cosign: set TRUSTWATCH_COSIGN and run with --ignored"]
 async fn cosign_and_this_client_read_each_others_signatures() {
     use p256::pkcs8::{DecodePublicKey as _, EncodePublicKey as _};
-    let cosign_bin = std::env::var("TRUSTWATCH_COSIGN")
-        .expect("TRUSTWATCH_COSIGN must name a cosign binary for this test");
+    let peers = std::env::var_os("TRUSTWATCH_PEERS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/trustwatch/peers")
+        });
+    let cosign_bin = peers.join("bin/cosign");
+    assert!(
+        cosign_bin.exists(),
+        "cosign is not installed at {}: run `source scripts/lib/common.sh; source scripts/lib/peers.sh; ensure_peer_tools` (scripts/test does)",
+        cosign_bin.display()
+    );
     let registry = TestRegistry::start(RegistryAuth::Anonymous);
     let client = client_with(&registry, uncached);
     let image = registry.image("demo/app:v1");
