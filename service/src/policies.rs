@@ -140,6 +140,12 @@ pub async fn list(pool: &PgPool) -> Result<Vec<PolicySummary>, ServiceError> {
     .await?)
 }
 
+/// Every stored policy, validated, by name.
+pub async fn all(pool: &PgPool) -> Result<Vec<Policy>, ServiceError> {
+    let mut conn = pool.acquire().await?;
+    trust_bundle::load_policies(&mut conn).await
+}
+
 /// One stored policy, validated.
 pub async fn get(pool: &PgPool, name: &str) -> Result<Option<Policy>, ServiceError> {
     let mut conn = pool.acquire().await?;

@@ -180,6 +180,15 @@ async fn a_policy_dry_run_shows_the_diff_and_its_effect_and_stores_nothing(pool:
         .await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     let version = bundle_version(&app).await;
+    let res = app.server_fn(&viewer, "policies/list", "").await;
+    assert_eq!(res.status(), 200, "everyone reads the policies");
+    let list: Value = res.json().await.unwrap();
+    assert_eq!(list["can_change"], false);
+    assert_eq!(list["policies"][0]["name"], "prod-images");
+    assert!(list["policies"][0]["yaml"]
+        .as_str()
+        .unwrap()
+        .contains("ci-release"));
 
     let res = app
         .server_fn(

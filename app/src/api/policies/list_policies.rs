@@ -12,12 +12,15 @@ pub async fn list_policies() -> Result<PoliciesView, AppError> {
     let caller = crate::auth::require(domain::Role::Viewer).await?;
     let state = crate::auth::state()?;
     let summaries = service::policies::list(&state.pool).await?;
+    let mut documents: std::collections::HashMap<String, String> =
+        service::policies::all(&state.pool)
+            .await?
+            .into_iter()
+            .map(|p| (p.name().to_owned(), p.to_yaml()))
+            .collect();
     let mut policies = Vec::with_capacity(summaries.len());
     for s in summaries {
-        let yaml = service::policies::get(&state.pool, &s.name)
-            .await?
-            .map(|p| p.to_yaml())
-            .unwrap_or_default();
+        let yaml = documents.remove(&s.name).unwrap_or_default();
         policies.push(PolicyView {
             name: s.name,
             mode: s.mode,
