@@ -9,6 +9,7 @@ use crate::components::layout::Layout;
 use crate::pages::{
     account::AccountPage, admin::AdminPage, audit::AuditPage, keys::KeysPage, login::LoginPage,
     not_found::NotFound, overview::OverviewPage, planned::PlannedPage, policies::PoliciesPage,
+    rejection::RejectionPage,
 };
 
 /// The HTML document the server renders around the app.
@@ -50,6 +51,7 @@ pub fn App() -> impl IntoView {
                         path=path!("/images")
                         view=|| view! { <PlannedPage title="Images" what="Each image digest: its signatures, where it runs or was refused, and its verification history." /> }
                     />
+                    <Route path=path!("/rejections/:id") view=RejectionPage />
                     <Route path=path!("/keys") view=KeysPage />
                     <Route path=path!("/policies") view=PoliciesPage />
                     <Route

@@ -190,6 +190,54 @@ pub struct PolicyApplyView {
     pub impact: Option<PolicyImpactView>,
 }
 
+/// One check of a decision, as the rejection page draws the tree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckView {
+    pub subject: String,
+    pub passed: bool,
+    pub reason: Option<String>,
+    pub detail: String,
+    pub expected: Option<String>,
+    pub found: Option<String>,
+    pub source: Option<String>,
+    pub children: Vec<CheckView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RelatedRejectionView {
+    pub id: String,
+    pub cluster: String,
+    pub namespace: String,
+    pub outcome: String,
+    pub reason: String,
+    pub observed: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RejectionView {
+    pub id: String,
+    pub cluster: String,
+    pub namespace: String,
+    pub workload: String,
+    pub image: String,
+    pub digest: Option<String>,
+    pub outcome: String,
+    pub reason: String,
+    /// The reason code's sentence for people.
+    pub reason_summary: String,
+    pub engine: String,
+    pub policy: Option<String>,
+    /// Trustwatch's own sentence, or the other engine's raw text.
+    pub message: Option<String>,
+    pub checks: Vec<CheckView>,
+    /// Checks another engine sent in a shape of its own, shown as they came.
+    pub raw_checks: Option<String>,
+    pub keys: Vec<String>,
+    pub observed: String,
+    pub received: String,
+    pub related: Vec<RelatedRejectionView>,
+}
+
 #[cfg(feature = "ssr")]
 pub mod time {
     //! Formatting times on the server, where the clock is.

@@ -7,3 +7,4 @@ pub mod not_found;
 pub mod overview;
 pub mod planned;
 pub mod policies;
+pub mod rejection;

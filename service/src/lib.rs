@@ -18,6 +18,7 @@ pub mod overview;
 pub mod password;
 pub mod policies;
 pub mod registry;
+pub mod rejections;
 pub mod tokens;
 pub mod trust_bundle;
 pub mod users;

@@ -1,0 +1,2 @@
+mod get_rejection;
+pub use get_rejection::*;
