@@ -125,14 +125,7 @@ async fn scopes_and_cluster_bindings_are_enforced(pool: PgPool) {
     let signer = app
         .token("ci", &[TokenScope::IngestSigning], None, false)
         .await;
-    let eu = app
-        .token(
-            "eu",
-            &[TokenScope::IngestVerification],
-            Some("prod-eu-1"),
-            false,
-        )
-        .await;
+    let eu = app.cluster_token("prod-eu-1").await;
     let fleet = app
         .token("fleet", &[TokenScope::IngestVerification], None, false)
         .await;
@@ -204,14 +197,7 @@ async fn scopes_and_cluster_bindings_are_enforced(pool: PgPool) {
 #[sqlx::test(migrator = "service::MIGRATOR")]
 async fn oversize_requests_are_refused(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let t = app
-        .token(
-            "eu",
-            &[TokenScope::IngestVerification],
-            Some("prod-eu-1"),
-            false,
-        )
-        .await;
+    let t = app.cluster_token("prod-eu-1").await;
     let many: Vec<Value> = ids(5001).iter().map(|id| event(id, None)).collect();
     let res = app
         .post_json("/api/v1/verification-events", &t, &json!({"events": many}))
@@ -320,14 +306,7 @@ async fn admission_messages_are_classified(pool: PgPool) {
 #[sqlx::test(migrator = "service::MIGRATOR")]
 async fn heartbeats_update_the_cluster(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let t = app
-        .token(
-            "eu",
-            &[TokenScope::IngestVerification],
-            Some("prod-eu-1"),
-            false,
-        )
-        .await;
+    let t = app.cluster_token("prod-eu-1").await;
     let res = app
         .post_json(
             "/api/v1/clusters/heartbeat",
@@ -400,14 +379,7 @@ async fn a_database_outage_answers_503_and_loses_nothing(pool: PgPool) {
 
     let proxy = DbProxy::start(database_address(&pool)).await;
     let app = spawn_app(proxy.pool_like(&pool)).await;
-    let t = app
-        .token(
-            "eu",
-            &[TokenScope::IngestVerification],
-            Some("prod-eu-1"),
-            false,
-        )
-        .await;
+    let t = app.cluster_token("prod-eu-1").await;
     let first: Vec<Value> = ids(2).iter().map(|id| event(id, None)).collect();
     let second: Vec<Value> = ids(3).iter().map(|id| event(id, None)).collect();
     let res = app
@@ -501,14 +473,7 @@ async fn the_same_new_batch_sent_concurrently_is_stored_once(pool: PgPool) {
 #[sqlx::test(migrator = "service::MIGRATOR")]
 async fn hourly_rollups_count_each_event_once(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let t = app
-        .token(
-            "eu",
-            &[TokenScope::IngestVerification],
-            Some("prod-eu-1"),
-            false,
-        )
-        .await;
+    let t = app.cluster_token("prod-eu-1").await;
     let batch: Vec<Value> = ids(4).iter().map(|id| event(id, None)).collect();
     let mut admitted = event(&ids(1)[0], None);
     admitted["outcome"] = json!("admitted");
@@ -544,14 +509,7 @@ async fn hourly_rollups_count_each_event_once(pool: PgPool) {
 #[sqlx::test(migrator = "service::MIGRATOR")]
 async fn retention_drops_old_months_and_keeps_rollups(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let t = app
-        .token(
-            "eu",
-            &[TokenScope::IngestVerification],
-            Some("prod-eu-1"),
-            false,
-        )
-        .await;
+    let t = app.cluster_token("prod-eu-1").await;
     let mut old = event(&ids(1)[0], None);
     old["observed_at"] = json!((chrono::Utc::now() - chrono::Duration::days(300)).to_rfc3339());
     let recent = event(&ids(1)[0], None);
@@ -594,14 +552,7 @@ async fn retention_drops_old_months_and_keeps_rollups(pool: PgPool) {
 #[sqlx::test(migrator = "service::MIGRATOR")]
 async fn every_ingest_endpoint_refuses_bad_input_and_wrong_scopes(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let reporter = app
-        .token(
-            "eu",
-            &[TokenScope::IngestVerification],
-            Some("prod-eu-1"),
-            false,
-        )
-        .await;
+    let reporter = app.cluster_token("prod-eu-1").await;
     let signer = app
         .token("ci", &[TokenScope::IngestSigning], None, false)
         .await;
