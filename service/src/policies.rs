@@ -146,15 +146,6 @@ pub async fn all(pool: &PgPool) -> Result<Vec<Policy>, ServiceError> {
     trust_bundle::load_policies(&mut conn).await
 }
 
-/// One stored policy, validated.
-pub async fn get(pool: &PgPool, name: &str) -> Result<Option<Policy>, ServiceError> {
-    let mut conn = pool.acquire().await?;
-    Ok(trust_bundle::load_policies(&mut conn)
-        .await?
-        .into_iter()
-        .find(|p| p.name() == name))
-}
-
 /// Every key group and policy as one multi-document YAML file (groups first, each by name),
 /// which `apply` takes back unchanged.
 pub async fn export(pool: &PgPool) -> Result<String, ServiceError> {
