@@ -5,6 +5,7 @@
 //! constructors, so the rest of the system only ever holds valid ones.
 
 pub mod admission_review;
+pub mod alert;
 pub mod audit;
 pub mod classify;
 pub mod connaisseur;
