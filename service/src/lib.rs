@@ -4,6 +4,7 @@
 //! transaction as the change (see [`audit`]).
 
 pub mod actor;
+pub mod alerts;
 pub mod audit;
 pub mod clusters;
 pub mod db;
