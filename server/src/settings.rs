@@ -76,6 +76,12 @@ pub struct Settings {
     pub registry_ca_file: Option<PathBuf>,
     /// How long a registry's answers (tags resolved, signature lists) are kept.
     pub registry_cache_seconds: u64,
+    /// How often `serve` evaluates the alert rules and sends pending alerts to the webhooks.
+    pub alert_interval_seconds: u64,
+    /// Where new alerts are POSTed as JSON. Secrets: such URLs often carry a token.
+    pub alert_webhooks: Vec<SecretString>,
+    /// Signs each webhook request (`X-Trustwatch-Signature`, HMAC-SHA256) when set.
+    pub alert_webhook_secret: Option<SecretString>,
 }
 
 impl Default for Settings {
@@ -107,6 +113,9 @@ impl Default for Settings {
             registry_allow_http: Vec::new(),
             registry_ca_file: None,
             registry_cache_seconds: 30,
+            alert_interval_seconds: 60,
+            alert_webhooks: Vec::new(),
+            alert_webhook_secret: None,
         }
     }
 }
@@ -194,6 +203,7 @@ impl Settings {
                 .map_err(|e| anyhow::anyhow!("TRUSTWATCH_DEFAULT_POLICY_ACTION: {e}"))?;
         }
         self.apply_admission_env(&var)?;
+        self.apply_alert_env(&var)?;
         self.validate()
     }
 
@@ -243,6 +253,54 @@ impl Settings {
             self.registry_cache_seconds = number("TRUSTWATCH_REGISTRY_CACHE_SECONDS", v)?;
         }
         Ok(())
+    }
+
+    /// The alert settings from the environment.
+    fn apply_alert_env(&mut self, var: &impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        if let Some(v) = var("TRUSTWATCH_ALERT_INTERVAL_SECONDS") {
+            self.alert_interval_seconds = v.trim().parse().map_err(|e| {
+                anyhow::anyhow!("TRUSTWATCH_ALERT_INTERVAL_SECONDS={v:?} is not valid: {e}")
+            })?;
+        }
+        if let Some(v) = var("TRUSTWATCH_ALERT_WEBHOOKS") {
+            self.alert_webhooks = v
+                .split(',')
+                .map(str::trim)
+                .filter(|u| !u.is_empty())
+                .map(SecretString::from)
+                .collect();
+        }
+        if let Some(v) = var("TRUSTWATCH_ALERT_WEBHOOK_SECRET").filter(|v| !v.is_empty()) {
+            self.alert_webhook_secret = Some(SecretString::from(v));
+        }
+        Ok(())
+    }
+
+    /// The webhooks alerts go to. An error names the webhook by its position, never its URL.
+    pub fn alert_webhooks(&self) -> anyhow::Result<service::alerts::Webhooks> {
+        use secrecy::ExposeSecret;
+        let targets = self
+            .alert_webhooks
+            .iter()
+            .enumerate()
+            .map(|(i, url)| {
+                service::alerts::Webhook::parse(url.expose_secret())
+                    .map_err(|e| anyhow::anyhow!("alert_webhooks, entry {}: {e}", i + 1))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(service::alerts::Webhooks {
+            targets,
+            secret: self.alert_webhook_secret.clone(),
+            public_url: self.public_url().map(str::to_owned),
+        })
+    }
+
+    /// What each alert evaluation needs.
+    pub fn alert_config(&self) -> anyhow::Result<service::alerts::AlertConfig> {
+        Ok(service::alerts::AlertConfig {
+            stale_after: chrono::TimeDelta::minutes(self.stale_after_minutes),
+            webhooks: self.alert_webhooks()?,
+        })
     }
 
     fn validate_admission(&self) -> anyhow::Result<()> {
@@ -308,6 +366,10 @@ impl Settings {
 
     fn validate(&self) -> anyhow::Result<()> {
         self.validate_admission()?;
+        if self.alert_interval_seconds < 5 {
+            bail!("alert_interval_seconds must be at least 5");
+        }
+        self.alert_webhooks()?;
         if self.session_idle_minutes < 1 {
             bail!("session_idle_minutes must be at least 1");
         }
@@ -446,6 +508,32 @@ mod tests {
         )
         .unwrap();
         assert_eq!(file.admission_failure_policy, FailurePolicy::Ignore);
+    }
+
+    #[test]
+    fn alert_settings() {
+        let s = Settings::default();
+        assert_eq!(s.alert_interval_seconds, 60);
+        assert!(s.alert_config().unwrap().webhooks.targets.is_empty());
+        let s = with_env(&[
+            ("TRUSTWATCH_ALERT_INTERVAL_SECONDS", "30"),
+            (
+                "TRUSTWATCH_ALERT_WEBHOOKS",
+                "https://hooks.example.com/T0/B0/hunter2, http://127.0.0.1:9000/alerts",
+            ),
+            ("TRUSTWATCH_ALERT_WEBHOOK_SECRET", "s3cret-value"),
+        ])
+        .unwrap();
+        assert_eq!(s.alert_interval_seconds, 30);
+        let hooks = s.alert_webhooks().unwrap();
+        assert_eq!(hooks.targets.len(), 2);
+        assert_eq!(hooks.targets[0].origin(), "https://hooks.example.com");
+        let shown = format!("{s:?} {hooks:?}");
+        assert!(!shown.contains("hunter2") && !shown.contains("s3cret"), "{shown}");
+        let e = with_env(&[("TRUSTWATCH_ALERT_WEBHOOKS", "ftp://x/hunter2")]).unwrap_err();
+        assert!(e.to_string().contains("entry 1"), "{e}");
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        assert!(with_env(&[("TRUSTWATCH_ALERT_INTERVAL_SECONDS", "1")]).is_err());
     }
 
     #[test]

@@ -6,7 +6,14 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     let pool = super::connect(settings).await?;
     spawn_maintenance(pool.clone(), settings.event_retention_days);
     let parts = crate::build_router(pool.clone(), settings).await?;
-    spawn_bundle_renewal(pool, parts.state.publisher.clone());
+    spawn_bundle_renewal(pool.clone(), parts.state.publisher.clone());
+    let (stop_alerts, stopped) = tokio::sync::watch::channel(false);
+    let alerts = spawn_alerts(
+        pool,
+        settings.alert_config()?,
+        std::time::Duration::from_secs(settings.alert_interval_seconds),
+        stopped,
+    );
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
@@ -20,6 +27,14 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
             crate::serve(listener, parts.router).await
         }
     };
+    // The alert task finishes the round it is in (stored alerts stay queued for the next start).
+    let _ = stop_alerts.send(true);
+    if tokio::time::timeout(std::time::Duration::from_secs(15), alerts)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the alert task did not stop in time");
+    }
     // Admission verdicts still queued are stored before the process ends, if the database lets.
     if tokio::time::timeout(std::time::Duration::from_secs(10), parts.recorder.flush())
         .await
@@ -64,4 +79,49 @@ fn spawn_bundle_renewal(pool: sqlx::PgPool, publisher: service::trust_bundle::Pu
             }
         }
     });
+}
+
+/// Every `interval`: evaluates the alert rules, then sends due alerts to the webhooks. Failures
+/// are logged and retried next round; they never stop the server. Ends when `stop` turns true.
+fn spawn_alerts(
+    pool: sqlx::PgPool,
+    config: service::alerts::AlertConfig,
+    interval: std::time::Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let actor = service::Actor {
+        label: "server".into(),
+        source_ip: None,
+    };
+    tokio::spawn(async move {
+        let client = reqwest::Client::new();
+        let mut every = tokio::time::interval(interval);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = every.tick() => {}
+                _ = stop.changed() => return,
+            }
+            if let Err(e) =
+                service::alerts::evaluate_now(&pool, &actor, &config, chrono::Utc::now()).await
+            {
+                tracing::error!(error = %e, "evaluating the alert rules failed; retrying next round");
+            }
+            if !config.webhooks.targets.is_empty() {
+                if let Err(e) = service::alerts::deliver_due(
+                    &pool,
+                    &client,
+                    &config.webhooks,
+                    chrono::Utc::now(),
+                )
+                .await
+                {
+                    tracing::error!(error = %e, "sending alerts failed; retrying next round");
+                }
+            }
+            if *stop.borrow() {
+                return;
+            }
+        }
+    })
 }
