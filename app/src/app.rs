@@ -6,6 +6,7 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
 use crate::components::layout::Layout;
+use crate::pages::alerts::AlertsPage;
 use crate::pages::{
     account::AccountPage, admin::AdminPage, audit::AuditPage, keys::KeysPage, login::LoginPage,
     not_found::NotFound, overview::OverviewPage, planned::PlannedPage, policies::PoliciesPage,
@@ -62,10 +63,7 @@ pub fn App() -> impl IntoView {
                         path=path!("/trends")
                         view=|| view! { <PlannedPage title="Trends" what="Success rates, rejections by reason, time to revoke, time to deploy and key hygiene over time." /> }
                     />
-                    <Route
-                        path=path!("/alerts")
-                        view=|| view! { <PlannedPage title="Alerts" what="Anomalous signing, stale clusters and rejection storms, to acknowledge and act on." /> }
-                    />
+                    <Route path=path!("/alerts") view=AlertsPage />
                     <Route path=path!("/audit") view=AuditPage />
                     <Route path=path!("/admin") view=AdminPage />
                     <Route path=path!("/account") view=AccountPage />

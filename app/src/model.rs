@@ -3,6 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod alerts;
+pub use alerts::*;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Me {
     pub email: String,

@@ -1,5 +1,6 @@
 pub mod account;
 pub mod admin;
+pub mod alerts;
 pub mod audit;
 pub mod keys;
 pub mod login;
