@@ -48,5 +48,10 @@ pub async fn metrics(
             ));
         }
     }
+    // Alerts (service::alerts): every rule, zero included, so a rate query never sees a gap.
+    out.push_str("# HELP trustwatch_alerts_open Alerts not yet acknowledged, by rule.\n# TYPE trustwatch_alerts_open gauge\n");
+    for (rule, n) in service::alerts::count_open_by_rule(&state.pool).await? {
+        out.push_str(&format!("trustwatch_alerts_open{{rule=\"{rule}\"}} {n}\n"));
+    }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out))
 }

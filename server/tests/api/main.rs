@@ -9,6 +9,7 @@ mod interop_support;
 
 mod adapters;
 mod admission;
+mod alerts;
 mod audit;
 mod health;
 mod ingest;
