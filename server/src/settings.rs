@@ -529,7 +529,10 @@ mod tests {
         assert_eq!(hooks.targets.len(), 2);
         assert_eq!(hooks.targets[0].origin(), "https://hooks.example.com");
         let shown = format!("{s:?} {hooks:?}");
-        assert!(!shown.contains("hunter2") && !shown.contains("s3cret"), "{shown}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("s3cret"),
+            "{shown}"
+        );
         let e = with_env(&[("TRUSTWATCH_ALERT_WEBHOOKS", "ftp://x/hunter2")]).unwrap_err();
         assert!(e.to_string().contains("entry 1"), "{e}");
         assert!(!e.to_string().contains("hunter2"), "{e}");
