@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::keys::NewKey;
 use crate::trust_bundle::Publisher;
-use crate::{audit, clusters, ingest, keys, policies, Actor, ServiceError};
+use crate::{alerts, audit, clusters, ingest, keys, policies, Actor, ServiceError};
 
 /// What the generator produced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -466,6 +466,18 @@ pub async fn load(
             .await?;
         report.clusters += 1;
     }
+
+    // The fleet's anomalies (the silent edge cluster, the compromised key's late uses) as alerts.
+    alerts::evaluate_now(
+        pool,
+        &actor,
+        &alerts::AlertConfig {
+            stale_after: Duration::minutes(15),
+            webhooks: alerts::Webhooks::default(),
+        },
+        now,
+    )
+    .await?;
 
     let mut tx = pool.begin().await?;
     audit::append(

@@ -1026,6 +1026,19 @@ async fn the_demo_publishes_policies_and_a_bundle(pool: PgPool) {
     signed
         .verify(&[app.publisher.public_key()], Utc::now())
         .unwrap();
+    // The demo's silent cluster and the compromised key's uses after its compromise are alerts.
+    let open = service::alerts::list(
+        &app.pool,
+        &service::alerts::AlertFilter {
+            limit: 100,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let rules: Vec<&str> = open.iter().map(|a| a.rule.as_str()).collect();
+    assert!(rules.contains(&"cluster_silent"), "{rules:?}");
+    assert!(rules.contains(&"revoked_key_use"), "{rules:?}");
 }
 
 #[sqlx::test(migrator = "service::MIGRATOR")]
