@@ -16,7 +16,8 @@ stop_e2e_server() {
 run_end_to_end() {
   (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
   local e2e_url bin="$CARGO_TARGET_DIR/debug/trustwatch" port
-  e2e_url="$(fresh_database_url "$DATABASE_URL" trustwatch_e2e)"
+  # One database per checkout, so two checkouts on one machine do not drop each other's.
+  e2e_url="$(fresh_database_url "$DATABASE_URL" "trustwatch_e2e_$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1)")"
   export E2E_ADMIN_EMAIL="admin@example.org" E2E_ADMIN_PASSWORD="e2e-admin-password-1"
   port=$((3100 + RANDOM % 500))
   while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
