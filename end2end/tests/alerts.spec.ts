@@ -32,7 +32,7 @@ async function securityUser(page: Page): Promise<string> {
   await page.getByLabel("New password (at least 12 characters)").fill(own);
   await page.getByLabel("New password again").fill(own);
   await page.getByRole("button", { name: "Change password" }).click();
-  await expect(page.getByRole("status")).toContainText("Your password has been changed.");
+  await expect(page.getByRole("status").filter({ hasText: "Your password has been changed." })).toBeVisible();
   return email;
 }
 
@@ -55,6 +55,8 @@ test("a security engineer acknowledges an alert and it moves to acknowledged", a
   await expect(page.getByRole("status").filter({ hasText: "Alert acknowledged." })).toBeVisible();
 
   await expect(open.locator(`li.alert[data-alert="${id}"]`)).toHaveCount(0);
+  // The note typed for it did not stay behind under another alert.
+  await expect(open.locator("li.alert").first().getByLabel("Note")).toHaveValue("");
   const done = page.locator(`[data-section=acknowledged] li.alert[data-alert="${id}"]`);
   await expect(done).toContainText(`Acknowledged by ${email}`);
   await expect(done).toContainText("edge-ap-1 is being rebuilt by the platform team");

@@ -90,13 +90,16 @@ fn AlertsBody(
                 {if view.open.is_empty() {
                     view! { <p class="muted">"No open alerts."</p> }.into_any()
                 } else {
+                    let open = view.open;
+                    // Keyed, so the form of an alert (with a note being typed) never ends up
+                    // under another alert when the list changes.
                     view! {
                         <ul class="alert-list">
-                            {view
-                                .open
-                                .into_iter()
-                                .map(|a| view! { <AlertItem alert=a can_acknowledge acknowledge /> })
-                                .collect_view()}
+                            <For
+                                each=move || open.clone()
+                                key=|a| (a.id.clone(), a.last_seen.clone())
+                                children=move |a| view! { <AlertItem alert=a can_acknowledge acknowledge /> }
+                            />
                         </ul>
                     }
                         .into_any()
@@ -109,13 +112,14 @@ fn AlertsBody(
                 {if view.acknowledged.is_empty() {
                     view! { <p class="muted">"None yet."</p> }.into_any()
                 } else {
+                    let acknowledged = view.acknowledged;
                     view! {
                         <ul class="alert-list">
-                            {view
-                                .acknowledged
-                                .into_iter()
-                                .map(|a| view! { <AlertItem alert=a can_acknowledge=false acknowledge /> })
-                                .collect_view()}
+                            <For
+                                each=move || acknowledged.clone()
+                                key=|a| (a.id.clone(), a.last_seen.clone())
+                                children=move |a| view! { <AlertItem alert=a can_acknowledge=false acknowledge /> }
+                            />
                         </ul>
                     }
                         .into_any()

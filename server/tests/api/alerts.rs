@@ -209,8 +209,9 @@ async fn signing_rules_fire_with_their_numbers_and_not_on_a_normal_stream(pool: 
         .find(|a| a.facts["new"] == "identity")
         .expect("identity alert");
     assert_eq!(identity.facts["value"], "unknown/manual");
-    // 8 a day for 28 days, minus those of the last day after 12:30 (13:05 to 16:05).
-    assert_eq!(identity.facts["earlier_signatures"], 28 * 8 - 4);
+    // The window starts at 2026-11-24 12:00: 8 a day for 28 days, minus the last day's five
+    // from 12:05 to 16:05.
+    assert_eq!(identity.facts["earlier_signatures"], 28 * 8 - 5);
     assert_eq!(identity.subject, ci);
     assert_eq!(identity.subject_label, "ci-release");
     assert!(
@@ -227,9 +228,9 @@ async fn signing_rules_fire_with_their_numbers_and_not_on_a_normal_stream(pool: 
     assert_eq!(off[0].facts["hour_utc"], 3);
     assert_eq!(off[0].facts["signatures_in_hour"], 1);
     assert_eq!(off[0].facts["baseline_within_an_hour"], 0);
-    // The 28 days before the window (2026-10-27 12:30 to 2026-11-24 12:30): all of the oldest
-    // day's eight, 26 full days, and the four of the 24th before 12:30.
-    assert_eq!(off[0].facts["baseline_signatures"], 8 + 26 * 8 + 4);
+    // The 28 days before the window (2026-10-27 12:00 to 2026-11-24 12:00): all of the oldest
+    // day's eight, 26 full days, and the three of the 24th before 12:00.
+    assert_eq!(off[0].facts["baseline_signatures"], 8 + 26 * 8 + 3);
     assert!(
         off[0].summary.contains("usual hours: 09–16 UTC"),
         "{}",

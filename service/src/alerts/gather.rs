@@ -18,15 +18,28 @@ use sqlx::PgConnection;
 use crate::ServiceError;
 
 /// Signatures this recent are judged by the signing rules (new signer, off hours). An
-/// evaluation runs every minute; a day covers a server that was down for a while.
+/// evaluation runs every minute; a day covers a server that was down for a while. The window
+/// starts on a whole hour (see `signing_window_start`).
 pub const SIGNING_WINDOW: TimeDelta = TimeDelta::hours(24);
 /// How far back the off-hours rule learns a key's usual hours.
 pub const HOURS_BASELINE: TimeDelta = TimeDelta::days(28);
 /// The volume rule compares the last hour with the hours of the previous 14 days.
 pub const VOLUME_BASELINE: TimeDelta = TimeDelta::days(14);
-/// Uses of revoked and compromised keys are looked for this far back: the alert that matters
-/// most is the last one to miss after an outage.
+/// Uses of revoked and compromised keys are looked for this far back (from the start of that
+/// UTC day): the alert that matters most is the last one to miss after an outage.
 pub const REVOKED_USE_WINDOW: TimeDelta = TimeDelta::days(7);
+
+/// Windows start on a whole hour or day, the units alerts are grouped in (an off-hours alert per
+/// clock hour, a revoked-key alert per day): a group is then either wholly inside the window or
+/// wholly outside, and the numbers of an alert never shrink as the window slides past it.
+fn truncated(t: DateTime<Utc>, unit: TimeDelta) -> Result<DateTime<Utc>, ServiceError> {
+    t.duration_trunc(unit)
+        .map_err(|e| ServiceError::Internal(format!("truncating {t}: {e}")))
+}
+
+pub fn signing_window_start(now: DateTime<Utc>) -> Result<DateTime<Utc>, ServiceError> {
+    truncated(now - SIGNING_WINDOW, TimeDelta::hours(1))
+}
 /// The rejection-rate rule's baseline.
 pub const REJECTION_BASELINE: TimeDelta = TimeDelta::days(7);
 
@@ -52,7 +65,7 @@ pub async fn recent_signings(
           WHERE e.recorded_at > $1 AND e.recorded_at <= $2
           ORDER BY e.recorded_at, e.id",
     )
-    .bind(now - SIGNING_WINDOW)
+    .bind(signing_window_start(now)?)
     .bind(now)
     .fetch_all(&mut *conn)
     .await?;
@@ -85,7 +98,7 @@ pub async fn signer_histories(
     recent: &RecentSignings,
     now: DateTime<Utc>,
 ) -> Result<Vec<SignerHistory>, ServiceError> {
-    let window_start = now - SIGNING_WINDOW;
+    let window_start = signing_window_start(now)?;
     let mut out = Vec::new();
     for (fingerprint, (key, signings)) in &recent.0 {
         // The suffix stripped is domain::alert::new_signer::signer_of's.
@@ -118,7 +131,7 @@ pub async fn hour_profiles(
     recent: &RecentSignings,
     now: DateTime<Utc>,
 ) -> Result<Vec<HourProfile>, ServiceError> {
-    let window_start = now - SIGNING_WINDOW;
+    let window_start = signing_window_start(now)?;
     let mut out = Vec::new();
     for (fingerprint, (key, signings)) in &recent.0 {
         let rows: Vec<(i32, i64)> = sqlx::query_as(
@@ -204,7 +217,7 @@ pub async fn untrusted_keys(
     )
     .fetch_all(&mut *conn)
     .await?;
-    let window_start = now - REVOKED_USE_WINDOW;
+    let window_start = truncated(now - REVOKED_USE_WINDOW, TimeDelta::days(1))?;
     let mut out = Vec::new();
     for k in keys {
         let status = KeyStatus::parse(&k.status)?;
@@ -279,10 +292,7 @@ pub async fn cluster_outcomes(
     conn: &mut PgConnection,
     now: DateTime<Utc>,
 ) -> Result<Vec<ClusterOutcomes>, ServiceError> {
-    let recent_from = now
-        .duration_trunc(TimeDelta::hours(1))
-        .map_err(|e| ServiceError::Internal(format!("truncating {now} to the hour: {e}")))?
-        - TimeDelta::hours(1);
+    let recent_from = truncated(now, TimeDelta::hours(1))? - TimeDelta::hours(1);
     let rows: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
         "SELECT c.name,
                 coalesce(sum(h.events) FILTER (WHERE h.hour >= $1), 0)::bigint,
