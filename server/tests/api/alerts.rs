@@ -604,10 +604,17 @@ async fn only_security_and_admin_acknowledge_and_it_is_audited(pool: PgPool) {
     assert_eq!(service::alerts::count_open(&app.pool).await.unwrap(), 0);
 }
 
+/// One request a webhook received: its Trustwatch headers and body.
+struct Received {
+    alert: String,
+    timestamp: String,
+    signature: String,
+    body: Vec<u8>,
+}
+
 #[derive(Clone, Default)]
 struct Receiver {
-    /// (alert id header, timestamp header, signature header, body)
-    requests: Arc<Mutex<Vec<(String, String, String, Vec<u8>)>>>,
+    requests: Arc<Mutex<Vec<Received>>>,
     /// Answers 503 to this many requests first.
     failures_left: Arc<Mutex<u32>>,
 }
@@ -631,12 +638,12 @@ async fn receiver(failures: u32) -> (String, Receiver) {
                 .unwrap_or_default()
                 .to_owned()
         };
-        r.requests.lock().unwrap().push((
-            h("x-trustwatch-alert"),
-            h("x-trustwatch-timestamp"),
-            h("x-trustwatch-signature"),
-            body.to_vec(),
-        ));
+        r.requests.lock().unwrap().push(Received {
+            alert: h("x-trustwatch-alert"),
+            timestamp: h("x-trustwatch-timestamp"),
+            signature: h("x-trustwatch-signature"),
+            body: body.to_vec(),
+        });
         let mut left = r.failures_left.lock().unwrap();
         if *left > 0 {
             *left -= 1;
@@ -700,11 +707,11 @@ async fn new_alerts_reach_webhooks_once_and_a_failing_one_after_a_retry(pool: Pg
     {
         let got = good.requests.lock().unwrap();
         assert_eq!(got.len(), 1);
-        let (id, timestamp, signature, body) = &got[0];
-        assert_eq!(id, &alert.id.to_string());
-        let ts: i64 = timestamp.parse().unwrap();
-        assert_eq!(signature, &service::alerts::sign(&secret, ts, body));
-        let json: Value = serde_json::from_slice(body).unwrap();
+        let r = &got[0];
+        assert_eq!(r.alert, alert.id.to_string());
+        let ts: i64 = r.timestamp.parse().unwrap();
+        assert_eq!(r.signature, service::alerts::sign(&secret, ts, &r.body));
+        let json: Value = serde_json::from_slice(&r.body).unwrap();
         assert_eq!(json["rule"], "cluster_silent");
         assert_eq!(json["subject"]["id"], "edge-ap-1");
         assert_eq!(json["facts"]["silent_seconds"], 7 * 3600);

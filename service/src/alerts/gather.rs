@@ -197,6 +197,15 @@ pub async fn signing_volumes(
 }
 
 #[derive(sqlx::FromRow)]
+struct KeyUseRow {
+    digest: String,
+    image: String,
+    signer_identity: String,
+    signer_host: Option<String>,
+    recorded_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
 struct UntrustedKeyRow {
     fingerprint: String,
     name: String,
@@ -229,18 +238,17 @@ pub async fn untrusted_keys(
             continue;
         };
         let from = from.max(window_start);
-        let signings: Vec<(String, String, String, Option<String>, DateTime<Utc>)> =
-            sqlx::query_as(
-                "SELECT digest, image, signer_identity, signer_host, recorded_at
-                   FROM signing_events
-                  WHERE key_fingerprint = $1 AND recorded_at >= $2 AND recorded_at <= $3
-                  ORDER BY recorded_at",
-            )
-            .bind(&k.fingerprint)
-            .bind(from)
-            .bind(now)
-            .fetch_all(&mut *conn)
-            .await?;
+        let signings: Vec<KeyUseRow> = sqlx::query_as(
+            "SELECT digest, image, signer_identity, signer_host, recorded_at
+               FROM signing_events
+              WHERE key_fingerprint = $1 AND recorded_at >= $2 AND recorded_at <= $3
+              ORDER BY recorded_at",
+        )
+        .bind(&k.fingerprint)
+        .bind(from)
+        .bind(now)
+        .fetch_all(&mut *conn)
+        .await?;
         let admissions: Vec<(String, String, DateTime<Utc>)> = sqlx::query_as(
             "SELECT c.name, e.image, e.observed_at
                FROM verification_events e JOIN clusters c ON c.id = e.cluster_id
@@ -263,15 +271,13 @@ pub async fn untrusted_keys(
             revoked_at: k.revoked_at,
             signings: signings
                 .into_iter()
-                .map(
-                    |(digest, image, signer_identity, signer_host, recorded_at)| KeyUse {
-                        digest,
-                        image,
-                        signer_identity,
-                        signer_host,
-                        recorded_at,
-                    },
-                )
+                .map(|r| KeyUse {
+                    digest: r.digest,
+                    image: r.image,
+                    signer_identity: r.signer_identity,
+                    signer_host: r.signer_host,
+                    recorded_at: r.recorded_at,
+                })
                 .collect(),
             admissions: admissions
                 .into_iter()
