@@ -63,6 +63,17 @@ async fn key(
 
 async fn signing(pool: &PgPool, key: &str, identity: &str, host: &str, at: DateTime<Utc>) {
     let digest = format!("sha256:{:064x}", rand_u64());
+    signing_of(pool, key, &digest, identity, host, at).await;
+}
+
+async fn signing_of(
+    pool: &PgPool,
+    key: &str,
+    digest: &str,
+    identity: &str,
+    host: &str,
+    at: DateTime<Utc>,
+) {
     sqlx::query(
         "INSERT INTO signing_events (id, key_fingerprint, image, repository, digest,
                                      signer_identity, signer_host, recorded_at)
@@ -309,9 +320,11 @@ async fn any_use_of_a_compromised_key_fires_revoked_and_active_keys_otherwise_qu
         now() - TimeDelta::days(3),
     )
     .await;
-    signing(
+    let forged = format!("sha256:{}", "f".repeat(64));
+    signing_of(
         &app.pool,
         &legacy,
+        &forged,
         "unknown/manual",
         "203.0.113.77",
         now() - TimeDelta::days(1),
@@ -325,20 +338,21 @@ async fn any_use_of_a_compromised_key_fires_revoked_and_active_keys_otherwise_qu
         now() - TimeDelta::hours(2),
     )
     .await;
-    // A cluster admitted an image on the strength of the compromised key.
+    // A cluster admitted the forged image on the strength of the compromised key.
     let prod = cluster(&app.pool, "prod-eu-1", Some(now()), None).await;
     sqlx::query(
         "INSERT INTO verification_events (id, cluster_id, namespace, workload_kind, workload_name,
-                                          image, repository, outcome, reason, engine,
+                                          image, repository, digest, outcome, reason, engine,
                                           key_fingerprints, observed_at)
          VALUES ($1, $2, 'payments', 'Deployment', 'worker',
                  'registry.example.com/payments/worker:1.2', 'registry.example.com/payments/worker',
-                 'admitted', 'admitted', 'kyverno', ARRAY[$3], $4)",
+                 $5, 'admitted', 'admitted', 'kyverno', ARRAY[$3], $4)",
     )
     .bind(Uuid::now_v7())
     .bind(prod)
     .bind(&legacy)
     .bind(now() - TimeDelta::days(1) + TimeDelta::hours(1))
+    .bind(&forged)
     .execute(&app.pool)
     .await
     .unwrap();

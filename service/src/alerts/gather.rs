@@ -214,8 +214,8 @@ struct UntrustedKeyRow {
     revoked_at: Option<DateTime<Utc>>,
 }
 
-/// Revoked and compromised keys, with their signatures and the admissions that relied on them
-/// in the window (only those at or after the time they became untrusted).
+/// Revoked and compromised keys, with their signatures in the window at or after the time they
+/// became untrusted, and the admissions of the digests so signed that named the key.
 pub async fn untrusted_keys(
     conn: &mut PgConnection,
     now: DateTime<Utc>,
@@ -249,18 +249,27 @@ pub async fn untrusted_keys(
         .bind(now)
         .fetch_all(&mut *conn)
         .await?;
-        let admissions: Vec<(String, String, DateTime<Utc>)> = sqlx::query_as(
-            "SELECT c.name, e.image, e.observed_at
-               FROM verification_events e JOIN clusters c ON c.id = e.cluster_id
-              WHERE e.key_fingerprints @> ARRAY[$1::text] AND e.outcome = 'admitted'
-                AND e.observed_at >= $2 AND e.observed_at <= $3
-              ORDER BY e.observed_at",
-        )
-        .bind(&k.fingerprint)
-        .bind(from)
-        .bind(now)
-        .fetch_all(&mut *conn)
-        .await?;
+        // Admissions of what the key signed while untrusted, found through the digest index:
+        // verification_events has no index by key or by time (ingestion cannot afford one, see
+        // its migrations), and this runs every minute.
+        let digests: Vec<&str> = signings.iter().map(|s| s.digest.as_str()).collect();
+        let admissions: Vec<(String, String, DateTime<Utc>)> = if digests.is_empty() {
+            Vec::new()
+        } else {
+            sqlx::query_as(
+                "SELECT c.name, e.image, e.observed_at
+                   FROM verification_events e JOIN clusters c ON c.id = e.cluster_id
+                  WHERE e.digest = ANY($1) AND e.key_fingerprints @> ARRAY[$2::text]
+                    AND e.outcome = 'admitted' AND e.observed_at >= $3 AND e.observed_at <= $4
+                  ORDER BY e.observed_at",
+            )
+            .bind(&digests)
+            .bind(&k.fingerprint)
+            .bind(from)
+            .bind(now)
+            .fetch_all(&mut *conn)
+            .await?
+        };
         out.push(UntrustedKey {
             key: KeyRef {
                 fingerprint: k.fingerprint,
