@@ -28,7 +28,8 @@ pub struct SignerHistory {
     pub key: KeyRef,
     /// Signatures recorded before the window.
     pub signatures_before: i64,
-    /// The signers seen before the window, already through [`signer_of`].
+    /// The signers seen before the window, already through [`signer_of`]. Only the window's
+    /// own signers are looked up, so this may hold just those of them that are known.
     pub known_signers: BTreeSet<String>,
     pub known_hosts: BTreeSet<String>,
     /// Signatures in the window, oldest first.
@@ -80,21 +81,13 @@ fn finding(
     same: impl Fn(&Signing) -> bool,
 ) -> Finding {
     let uses = h.recent.iter().filter(|e| same(e)).count();
-    let known = if what == "identity" {
-        h.known_signers.len()
-    } else {
-        h.known_hosts.len()
-    };
-    let (other, noun) = if what == "identity" {
-        (
-            format!(
-                "from {}",
-                first.host.as_deref().unwrap_or("an unnamed host")
-            ),
-            "signer identities",
+    let other = if what == "identity" {
+        format!(
+            "from {}",
+            first.host.as_deref().unwrap_or("an unnamed host")
         )
     } else {
-        (format!("by {}", first.identity), "hosts")
+        format!("by {}", first.identity)
     };
     Finding {
         rule: AlertRule::NewSigner,
@@ -102,7 +95,7 @@ fn finding(
         scope: format!("{what}:{value}"),
         continues_within: None,
         summary: format!(
-            "Key {} signed as new {what} {value:?} ({other}) at {}: never seen in its {} earlier signatures, which came from {known} known {noun}; {uses} signature{} from it since.",
+            "Key {} signed as new {what} {value:?} ({other}) at {}: never seen in its {} earlier signatures; {uses} signature{} from it since.",
             h.key.label(),
             at(first.recorded_at),
             h.signatures_before,
@@ -118,7 +111,6 @@ fn finding(
             "first_seen_at": first.recorded_at,
             "signatures_from_it": uses,
             "earlier_signatures": h.signatures_before,
-            "known": known,
         }),
         observed_at: first.recorded_at,
     }

@@ -1,10 +1,10 @@
 //! The rules' inputs, read from the event tables. Each function feeds one rule of
 //! `domain::alert`; the windows are stated here, the thresholds there.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use domain::alert::new_signer::{SignerHistory, Signing};
+use domain::alert::new_signer::{signer_of, SignerHistory, Signing};
 use domain::alert::off_hours::HourProfile;
 use domain::alert::rejection_rate::{ClusterOutcomes, Counts};
 use domain::alert::revoked_key_use::{KeyUse, RelyingAdmission, UntrustedKey};
@@ -92,7 +92,10 @@ pub async fn recent_signings(
     Ok(RecentSignings(by_key))
 }
 
-/// For each key that signed in the window: the signers it had before.
+/// For each key that signed in the window: how much it signed before, and which of the window's
+/// signers and hosts it had been used by before. Each is an `EXISTS` over the key's index, which
+/// stops at the first match, so a known signer costs little however long the key's history;
+/// only a new one is looked for through all of it.
 pub async fn signer_histories(
     conn: &mut PgConnection,
     recent: &RecentSignings,
@@ -101,24 +104,55 @@ pub async fn signer_histories(
     let window_start = signing_window_start(now)?;
     let mut out = Vec::new();
     for (fingerprint, (key, signings)) in &recent.0 {
-        // The suffix stripped is domain::alert::new_signer::signer_of's.
-        let (count, signers, hosts): (i64, Option<Vec<String>>, Option<Vec<String>>) =
-            sqlx::query_as(
-                "SELECT count(*),
-                        array_agg(DISTINCT regexp_replace(signer_identity, '#[0-9]+$', '')),
-                        array_agg(DISTINCT signer_host) FILTER (WHERE signer_host IS NOT NULL)
-                   FROM signing_events
-                  WHERE key_fingerprint = $1 AND recorded_at <= $2",
+        let signatures_before: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM signing_events WHERE key_fingerprint = $1 AND recorded_at <= $2",
+        )
+        .bind(fingerprint)
+        .bind(window_start)
+        .fetch_one(&mut *conn)
+        .await?;
+        let signers: BTreeSet<&str> = signings.iter().map(|s| signer_of(&s.identity)).collect();
+        let hosts: BTreeSet<&str> = signings.iter().filter_map(|s| s.host.as_deref()).collect();
+        let mut known_signers = BTreeSet::new();
+        for signer in signers {
+            // The suffix stripped is domain::alert::new_signer::signer_of's.
+            let known: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM signing_events
+                                 WHERE key_fingerprint = $1 AND recorded_at <= $2
+                                   AND regexp_replace(signer_identity, '#[0-9]+$', '') = $3
+                                )",
             )
             .bind(fingerprint)
             .bind(window_start)
+            .bind(signer)
             .fetch_one(&mut *conn)
             .await?;
+            if known {
+                known_signers.insert(signer.to_owned());
+            }
+        }
+        let mut known_hosts = BTreeSet::new();
+        for host in hosts {
+            let known: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM signing_events
+                                 WHERE key_fingerprint = $1 AND recorded_at <= $2
+                                   AND signer_host = $3
+                                )",
+            )
+            .bind(fingerprint)
+            .bind(window_start)
+            .bind(host)
+            .fetch_one(&mut *conn)
+            .await?;
+            if known {
+                known_hosts.insert(host.to_owned());
+            }
+        }
         out.push(SignerHistory {
             key: key.clone(),
-            signatures_before: count,
-            known_signers: signers.unwrap_or_default().into_iter().collect(),
-            known_hosts: hosts.unwrap_or_default().into_iter().collect(),
+            signatures_before,
+            known_signers,
+            known_hosts,
             recent: signings.clone(),
         });
     }
