@@ -24,7 +24,8 @@ pub use gather::{
     HOURS_BASELINE, REJECTION_BASELINE, REVOKED_USE_WINDOW, SIGNING_WINDOW, VOLUME_BASELINE,
 };
 pub use store::{
-    acknowledge, count_open, count_open_by_rule, list, Alert, AlertFilter, AlertState, Delivery,
+    acknowledge, count_open, count_open_by_rule, deliveries, list, Alert, AlertFilter, AlertState,
+    Delivery,
 };
 
 /// Serializes evaluations (several replicas, or the timer and a test), so two of them never

@@ -792,4 +792,12 @@ async fn new_alerts_reach_webhooks_once_and_a_failing_one_after_a_retry(pool: Pg
             .await
             .unwrap();
     assert_eq!(delivered, 2);
+    let shown = service::alerts::deliveries(&app.pool, &[alert.id])
+        .await
+        .unwrap();
+    assert_eq!(shown.len(), 2);
+    assert!(shown
+        .iter()
+        .all(|d| d.state == "delivered" && d.webhook_origin.starts_with("http://127.0.0.1:")));
+    assert_eq!(shown.iter().map(|d| d.attempts).sum::<i32>(), 3);
 }

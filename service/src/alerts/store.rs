@@ -182,15 +182,13 @@ pub struct Delivery {
     pub delivered_at: Option<DateTime<Utc>>,
 }
 
-impl Alert {
-    /// Where this alert went, per webhook.
-    pub async fn deliveries(&self, pool: &PgPool) -> Result<Vec<Delivery>, ServiceError> {
-        Ok(sqlx::query_as(
-            "SELECT alert_id, webhook_origin, state, attempts, next_attempt_at, last_error, delivered_at
-               FROM alert_deliveries WHERE alert_id = $1 ORDER BY webhook_origin",
-        )
-        .bind(self.id)
-        .fetch_all(pool)
-        .await?)
-    }
+/// Where these alerts were sent, per webhook.
+pub async fn deliveries(pool: &PgPool, alerts: &[Uuid]) -> Result<Vec<Delivery>, ServiceError> {
+    Ok(sqlx::query_as(
+        "SELECT alert_id, webhook_origin, state, attempts, next_attempt_at, last_error, delivered_at
+           FROM alert_deliveries WHERE alert_id = ANY($1) ORDER BY alert_id, webhook_origin",
+    )
+    .bind(alerts)
+    .fetch_all(pool)
+    .await?)
 }

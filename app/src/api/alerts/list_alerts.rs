@@ -51,11 +51,11 @@ pub async fn list_alerts(
             .map(|r| (r.as_str().to_owned(), r.title().to_owned()))
             .collect(),
     };
+    let ids: Vec<uuid::Uuid> = alerts.iter().map(|a| a.id).collect();
+    let mut sent = service::alerts::deliveries(&state_.pool, &ids).await?;
     for a in alerts {
-        let deliveries = a
-            .deliveries(&state_.pool)
-            .await?
-            .into_iter()
+        let deliveries = sent
+            .extract_if(.., |d| d.alert_id == a.id)
             .map(|d| match (d.state.as_str(), d.delivered_at) {
                 ("delivered", Some(at)) => {
                     format!("{}: delivered {}", d.webhook_origin, time::absolute(at))
