@@ -67,4 +67,10 @@ test("a security engineer acknowledges an alert and it moves to acknowledged", a
   await page.goto("/alerts?state=acknowledged&rule=cluster_silent");
   await expect(page.locator("[data-section=open]")).toHaveCount(0);
   await expect(page.locator(`[data-section=acknowledged] li.alert[data-alert="${id}"]`)).toBeVisible();
+
+  // The subject's link lists everything that cluster raised.
+  await page.locator(`li.alert[data-alert="${id}"]`).getByRole("link", { name: "edge-ap-1" }).click();
+  await expect(page).toHaveURL(/cluster=edge-ap-1/);
+  await expect(page.locator("[data-subject=edge-ap-1]")).toContainText("Only the alerts of cluster edge-ap-1");
+  await expect(page.locator("li.alert[data-rule=revoked_key_use]")).toHaveCount(0);
 });

@@ -15,8 +15,16 @@ pub fn AlertsPage() -> impl IntoView {
     let param = move |name: &str| query.with(|q| q.get(name).filter(|v| !v.trim().is_empty()));
     let acknowledge = ServerAction::<AcknowledgeAlert>::new();
     let data = Resource::new(
-        move || (param("rule"), param("state"), acknowledge.version().get()),
-        |(rule, state, _)| list_alerts(rule, state),
+        move || {
+            (
+                param("rule"),
+                param("state"),
+                param("key"),
+                param("cluster"),
+                acknowledge.version().get(),
+            )
+        },
+        |(rule, state, key, cluster, _)| list_alerts(rule, state, key, cluster),
     );
     view! {
         <Title text="Alerts" />
@@ -35,7 +43,12 @@ pub fn AlertsPage() -> impl IntoView {
                 match data.await {
                     Err(e) => view! { <ErrorBox error=e /> }.into_any(),
                     Ok(view) => {
-                        view! { <AlertsBody view rule=param("rule") state=param("state") acknowledge /> }
+                        let subject = param("key")
+                            .map(|k| ("key", k))
+                            .or_else(|| param("cluster").map(|c| ("cluster", c)));
+                        view! {
+                            <AlertsBody view rule=param("rule") state=param("state") subject acknowledge />
+                        }
                             .into_any()
                     }
                 }
@@ -49,6 +62,8 @@ fn AlertsBody(
     view: AlertsView,
     rule: Option<String>,
     state: Option<String>,
+    /// The key or cluster the list is narrowed to: the URL parameter and its value.
+    subject: Option<(&'static str, String)>,
     acknowledge: ServerAction<AcknowledgeAlert>,
 ) -> impl IntoView {
     let can_acknowledge = view.can_acknowledge;
@@ -81,9 +96,18 @@ fn AlertsBody(
                     <option value="acknowledged" selected=state == "acknowledged">"Acknowledged"</option>
                 </select>
             </label>
+            {subject.clone().map(|(name, value)| view! { <input type="hidden" name=name value=value /> })}
             <button type="submit">"Filter"</button>
             <a href="/alerts">"Clear"</a>
         </form>
+        {subject.map(|(name, value)| {
+            let shown = value.clone();
+            view! {
+                <p class="notice warn" data-subject=value>
+                    "Only the alerts of " {name} " " <code>{shown}</code> ". " <a href="/alerts">"Show all"</a>
+                </p>
+            }
+        })}
         {show_open.then(|| view! {
             <section class="card alerts-open" data-section="open">
                 <h2>"Open " <span class="muted">"(" {open_count} ")"</span></h2>
@@ -136,9 +160,10 @@ fn AlertItem(
     acknowledge: ServerAction<AcknowledgeAlert>,
 ) -> impl IntoView {
     let severity_class = format!("badge severity-{}", alert.severity);
+    // Everything this key or cluster raised, as the filter in the URL.
     let subject_href = match alert.subject_kind.as_str() {
-        "key" => "/keys".to_owned(),
-        _ => "/".to_owned(),
+        "key" => format!("/alerts?key={}", alert.subject),
+        _ => format!("/alerts?cluster={}", alert.subject),
     };
     let id = alert.id.clone();
     view! {

@@ -604,6 +604,14 @@ async fn only_security_and_admin_acknowledge_and_it_is_audited(pool: PgPool) {
         view["acknowledged"][0]["acknowledged"]["by"],
         "sec@example.com"
     );
+    // Narrowed to a cluster, as the subject's link does.
+    for (filter, expected) in [("cluster=edge-ap-1", 1), ("cluster=prod-eu-1", 0)] {
+        let res = app.server_fn(&security, "alerts/list", filter).await;
+        let view: Value = res.json().await.unwrap();
+        let n =
+            view["open"].as_array().unwrap().len() + view["acknowledged"].as_array().unwrap().len();
+        assert_eq!(n, expected, "{filter}");
+    }
 
     // Still silent a minute later: the acknowledged alert is updated, not raised again.
     let report = service::alerts::evaluate_now(

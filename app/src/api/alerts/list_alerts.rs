@@ -3,13 +3,16 @@ use leptos::prelude::*;
 use crate::error::AppError;
 use crate::model::AlertsView;
 
-/// Open alerts, newest first, then acknowledged ones; optionally of one rule, or only open or
-/// only acknowledged ones. Every logged-in role may read them.
+/// Open alerts, newest first, then acknowledged ones; optionally of one rule, only open or only
+/// acknowledged ones, or those of one key (fingerprint) or cluster (name). Every logged-in role
+/// may read them.
 #[server(prefix = "/ui", endpoint = "alerts/list")]
 pub async fn list_alerts(
     rule: Option<String>,
     /// `open` or `acknowledged`; empty for both.
     state: Option<String>,
+    key: Option<String>,
+    cluster: Option<String>,
 ) -> Result<AlertsView, AppError> {
     use crate::model::{time, AcknowledgementView, AlertView};
     use domain::alert::AlertRule;
@@ -35,8 +38,9 @@ pub async fn list_alerts(
         &AlertFilter {
             rule,
             state,
+            key_fingerprint: key.filter(|k| !k.trim().is_empty()),
+            cluster: cluster.filter(|c| !c.trim().is_empty()),
             limit: 500,
-            ..AlertFilter::default()
         },
     )
     .await?;
