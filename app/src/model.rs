@@ -3,6 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod rejection_list;
+pub use rejection_list::*;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Me {
     pub email: String,
@@ -236,6 +239,19 @@ pub struct RejectionView {
     pub observed: String,
     pub received: String,
     pub related: Vec<RelatedRejectionView>,
+    /// The fix the verifier proposed when it refused, one command or step per entry.
+    pub remediation: Vec<String>,
+    /// The admission judged again now, against the current bundle.
+    pub now: Option<AdviceView>,
+}
+
+/// A recorded refusal judged again against the current trust bundle and recorded signatures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdviceView {
+    pub bundle_version: u64,
+    pub admitted_now: bool,
+    pub summary: String,
+    pub remediation: Vec<String>,
 }
 
 #[cfg(feature = "ssr")]

@@ -19,6 +19,7 @@ pub mod password;
 pub mod policies;
 pub mod registry;
 pub mod rejections;
+pub mod teams;
 pub mod tokens;
 pub mod trust_bundle;
 pub mod users;
