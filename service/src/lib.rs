@@ -5,6 +5,7 @@
 
 pub mod actor;
 pub mod audit;
+pub mod charts;
 pub mod clusters;
 pub mod db;
 pub mod demo;
@@ -20,6 +21,7 @@ pub mod policies;
 pub mod registry;
 pub mod rejections;
 pub mod tokens;
+pub mod trends;
 pub mod trust_bundle;
 pub mod users;
 pub mod verifier;
