@@ -11,6 +11,7 @@ use crate::pages::{
     not_found::NotFound, overview::OverviewPage, planned::PlannedPage, policies::PoliciesPage,
     rejection::RejectionPage,
 };
+use crate::pages::trends::TrendsPage;
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -58,10 +59,7 @@ pub fn App() -> impl IntoView {
                         path=path!("/incidents")
                         view=|| view! { <PlannedPage title="Incidents" what="Guided playbooks for key compromise and revocation, with blast radius and propagation." /> }
                     />
-                    <Route
-                        path=path!("/trends")
-                        view=|| view! { <PlannedPage title="Trends" what="Success rates, rejections by reason, time to revoke, time to deploy and key hygiene over time." /> }
-                    />
+                    <Route path=path!("/trends") view=TrendsPage />
                     <Route
                         path=path!("/alerts")
                         view=|| view! { <PlannedPage title="Alerts" what="Anomalous signing, stale clusters and rejection storms, to acknowledge and act on." /> }

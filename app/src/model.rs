@@ -3,6 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod trends;
+pub use trends::*;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Me {
     pub email: String,

@@ -8,3 +8,4 @@ pub mod overview;
 pub mod planned;
 pub mod policies;
 pub mod rejection;
+pub mod trends;

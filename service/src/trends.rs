@@ -624,21 +624,21 @@ async fn key_hygiene(pool: &PgPool, window: Window) -> Result<TrendData, Service
     // compromise); overdue as the Keys page says it, a whole day past its rotation period. Keys
     // are few, so each bucket end is judged against all of them.
     let ends = window.bucket_ends();
-    let rows: Vec<(DateTime<Utc>, i64, i64, i64)> = sqlx::query_as(
-        "SELECT t.at,
+    let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT t.i,
                 count(k.id),
                 count(k.id) FILTER (WHERE k.rotation_period_days IS NOT NULL
                     AND k.valid_from + make_interval(days => k.rotation_period_days + 1) <= t.at),
                 count(k.id) FILTER (WHERE k.custody = 'file')
-           FROM unnest($1::timestamptz[]) AS t(at)
+           FROM unnest($1::timestamptz[]) WITH ORDINALITY AS t(at, i)
            LEFT JOIN keys k
                   ON k.created_at <= t.at
                  AND coalesce(k.revoked_at,
                               CASE WHEN k.status IN ('revoked', 'compromised')
                                    THEN coalesce(k.compromised_since, k.created_at) END,
                               'infinity') > t.at
-          GROUP BY t.at
-          ORDER BY t.at",
+          GROUP BY t.i, t.at
+          ORDER BY t.i",
     )
     .bind(&ends)
     .fetch_all(pool)
@@ -647,11 +647,13 @@ async fn key_hygiene(pool: &PgPool, window: Window) -> Result<TrendData, Service
     for name in ["in service", "rotation overdue", "held in files"] {
         data.series(name);
     }
-    for (at, in_service, overdue, file) in &rows {
-        let Some(i) = ends.iter().position(|e| e == at) else {
+    let buckets = window.buckets();
+    for (i, in_service, overdue, file) in &rows {
+        // Ordinals count from 1; matched by position because the database keeps microseconds
+        // and `now` may carry nanoseconds.
+        let Some(&bucket) = usize::try_from(*i - 1).ok().and_then(|i| buckets.get(i)) else {
             continue;
         };
-        let bucket = window.buckets()[i];
         data.add("in service", bucket, *in_service as f64);
         data.add("rotation overdue", bucket, *overdue as f64);
         data.add("held in files", bucket, *file as f64);

@@ -20,4 +20,5 @@ mod roles;
 mod sign;
 mod tls;
 mod tokens;
+mod trends;
 mod trust;
