@@ -12,6 +12,7 @@ use crate::pages::{
     rejection::RejectionPage,
 };
 use crate::pages::trends::TrendsPage;
+use leptos_router::SsrMode;
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -59,7 +60,9 @@ pub fn App() -> impl IntoView {
                         path=path!("/incidents")
                         view=|| view! { <PlannedPage title="Incidents" what="Guided playbooks for key compromise and revocation, with blast radius and propagation." /> }
                     />
-                    <Route path=path!("/trends") view=TrendsPage />
+                    // Async: the whole page, charts included, arrives in the first response, so it
+                    // reads without JavaScript (streamed chunks would need a script to show).
+                    <Route path=path!("/trends") view=TrendsPage ssr=SsrMode::Async />
                     <Route
                         path=path!("/alerts")
                         view=|| view! { <PlannedPage title="Alerts" what="Anomalous signing, stale clusters and rejection storms, to acknowledge and act on." /> }
