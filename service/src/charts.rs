@@ -50,6 +50,11 @@ pub fn render(data: &TrendData, id: &str) -> Result<RenderedChart, ServiceError>
         _ if max <= 0.0 => 1.0,
         _ => max * 1.1,
     };
+    // Counts get whole-number ticks: a scale of 0 to 2 is labelled 0, 1, 2, not 0, 0.5, 1 …
+    let y_labels = match unit {
+        crate::trends::Unit::Count => (y_max.floor() as usize + 1).clamp(2, 6),
+        _ => 5,
+    };
     let x_label = |i: &i32| {
         usize::try_from(*i)
             .ok()
@@ -75,7 +80,7 @@ pub fn render(data: &TrendData, id: &str) -> Result<RenderedChart, ServiceError>
         chart
             .configure_mesh()
             .x_labels(6)
-            .y_labels(5)
+            .y_labels(y_labels)
             .label_style(("sans-serif", 13))
             .x_label_formatter(&x_label)
             .y_label_formatter(&y_label)
@@ -87,19 +92,18 @@ pub fn render(data: &TrendData, id: &str) -> Result<RenderedChart, ServiceError>
         for (i, series) in data.series.iter().enumerate() {
             let style = color(i).stroke_width(2);
             for run in runs(&series.values) {
-                chart
-                    .draw_series(LineSeries::new(run, style))
-                    .map_err(|e| failed(e.to_string()))?;
+                // A lone point between gaps has no line to show it: it gets a dot. (Dots on
+                // every point would multiply the page's size for 168-point charts.)
+                if let [point] = run[..] {
+                    chart
+                        .draw_series(std::iter::once(Circle::new(point, 3, color(i).filled())))
+                        .map_err(|e| failed(e.to_string()))?;
+                } else {
+                    chart
+                        .draw_series(LineSeries::new(run, style))
+                        .map_err(|e| failed(e.to_string()))?;
+                }
             }
-            // Dots mark each measured bucket, so a lone point between gaps is still seen.
-            let points = series
-                .values
-                .iter()
-                .enumerate()
-                .filter_map(|(x, v)| v.map(|v| Circle::new((x as i32, v), 2, color(i).filled())));
-            chart
-                .draw_series(points)
-                .map_err(|e| failed(e.to_string()))?;
         }
         root.present().map_err(|e| failed(e.to_string()))?;
     }
@@ -237,6 +241,7 @@ mod tests {
                 .count()
         };
         assert_eq!(lines("#0072b2"), 2, "prod is split by its gap");
+        assert!(!chart.svg.contains("<circle"), "no lone points here");
         assert_eq!(lines("#d55e00"), 1, "staging is whole");
         assert!(chart.svg.contains("11-25 "), "hour labels on the x axis");
         assert!(chart.svg.contains("100.0%"), "percent labels on the y axis");
@@ -244,6 +249,21 @@ mod tests {
             chart.legend,
             vec![("prod".into(), "#0072b2"), ("staging & qa".into(), "#d55e00")]
         );
+    }
+
+    #[test]
+    fn a_lone_point_is_drawn_as_a_dot() {
+        let mut values = vec![None; 24];
+        values[5] = Some(3.0);
+        let chart = render(
+            &data(vec![Series {
+                name: "p50".into(),
+                values,
+            }]),
+            "time-to-deploy",
+        )
+        .unwrap();
+        assert_eq!(chart.svg.matches("<circle").count(), 1);
     }
 
     #[test]

@@ -426,6 +426,9 @@ async fn success_rate(pool: &PgPool, window: Window) -> Result<TrendData, Servic
     Ok(data)
 }
 
+/// Reasons drawn as their own line; one colour each with the "other" line.
+const MAX_REASON_LINES: usize = 7;
+
 async fn rejections(pool: &PgPool, window: Window) -> Result<TrendData, ServiceError> {
     let rows: Vec<(DateTime<Utc>, String, i64)> = sqlx::query_as(
         "SELECT date_trunc($3, hour, 'UTC') AS bucket, reason, sum(events)::bigint
@@ -440,8 +443,19 @@ async fn rejections(pool: &PgPool, window: Window) -> Result<TrendData, ServiceE
     .fetch_all(pool)
     .await?;
     let mut data = TrendData::new(TrendChart::Rejections, window);
+    // Rows come most frequent reason first. Past the first few, lines are unreadable and
+    // colours repeat, so the rest are summed as "other" (the CSV, being this data, does too).
+    let mut shown: Vec<&str> = Vec::new();
     for (bucket, reason, n) in &rows {
-        data.add(reason, *bucket, *n as f64);
+        if !shown.contains(&reason.as_str()) && shown.len() < MAX_REASON_LINES {
+            shown.push(reason);
+        }
+        let name = if shown.contains(&reason.as_str()) {
+            reason.as_str()
+        } else {
+            "other"
+        };
+        data.add(name, *bucket, *n as f64);
     }
     data.zero_fill();
     let total: i64 = rows.iter().map(|r| r.2).sum();
@@ -620,7 +634,8 @@ async fn revocation(pool: &PgPool, window: Window) -> Result<TrendData, ServiceE
 
 async fn key_hygiene(pool: &PgPool, window: Window) -> Result<TrendData, ServiceError> {
     // History is derived from the keys table itself: a key is in service from its creation in
-    // Trustwatch until it was revoked (or, compromised without a revocation time, since the
+    // Trustwatch or the start of its validity, whichever came first (keys are often imported
+    // after they went into use), until it was revoked (or, compromised without a revocation time, since the
     // compromise); overdue as the Keys page says it, a whole day past its rotation period. Keys
     // are few, so each bucket end is judged against all of them.
     let ends = window.bucket_ends();
@@ -632,7 +647,7 @@ async fn key_hygiene(pool: &PgPool, window: Window) -> Result<TrendData, Service
                 count(k.id) FILTER (WHERE k.custody = 'file')
            FROM unnest($1::timestamptz[]) WITH ORDINALITY AS t(at, i)
            LEFT JOIN keys k
-                  ON k.created_at <= t.at
+                  ON least(k.created_at, k.valid_from) <= t.at
                  AND coalesce(k.revoked_at,
                               CASE WHEN k.status IN ('revoked', 'compromised')
                                    THEN coalesce(k.compromised_since, k.created_at) END,
@@ -670,33 +685,44 @@ async fn key_hygiene(pool: &PgPool, window: Window) -> Result<TrendData, Service
 
 async fn coverage(pool: &PgPool, window: Window) -> Result<TrendData, ServiceError> {
     // Heartbeats keep only the latest time per cluster, so "reported" means "sent at least one
-    // admission": a cluster that admitted nothing in a bucket counts as silent there.
-    let reporting: Vec<(DateTime<Utc>, i64)> = sqlx::query_as(
-        "SELECT date_trunc($3, hour, 'UTC') AS bucket, count(DISTINCT cluster_id)
+    // admission": a cluster that admitted nothing in a bucket counts as silent there. A cluster
+    // counts as registered from its registration or its first report, whichever came first
+    // (ingestion registers clusters as they appear, and replayed history predates that).
+    let reported: Vec<(DateTime<Utc>, uuid::Uuid)> = sqlx::query_as(
+        "SELECT DISTINCT date_trunc($3, hour, 'UTC') AS bucket, cluster_id
            FROM verification_hourly
           WHERE hour >= $1 AND hour < $2
-          GROUP BY 1",
+          ORDER BY 1",
     )
     .bind(window.from)
     .bind(window.to)
     .bind(window.bucket.as_str())
     .fetch_all(pool)
     .await?;
-    let registered: Vec<DateTime<Utc>> = sqlx::query_scalar("SELECT registered_at FROM clusters")
-        .fetch_all(pool)
-        .await?;
+    let clusters: Vec<(uuid::Uuid, DateTime<Utc>)> =
+        sqlx::query_as("SELECT id, registered_at FROM clusters")
+            .fetch_all(pool)
+            .await?;
     let mut data = TrendData::new(TrendChart::Coverage, window);
     data.series("registered");
     data.series("reporting");
+    let registered: Vec<DateTime<Utc>> = clusters
+        .iter()
+        .map(|(id, at)| {
+            // Rows are in bucket order: the first is the cluster's first report in the window.
+            let first = reported.iter().find(|(_, c)| c == id).map(|(b, _)| *b);
+            first.map_or(*at, |f| f.min(*at))
+        })
+        .collect();
     for (bucket, end) in window.buckets().into_iter().zip(window.bucket_ends()) {
         let n = registered.iter().filter(|r| **r < end).count();
         data.add("registered", bucket, n as f64);
     }
-    for (bucket, n) in &reporting {
-        data.add("reporting", *bucket, *n as f64);
+    for (bucket, _) in &reported {
+        data.add("reporting", *bucket, 1.0);
     }
     data.zero_fill();
-    data.figure("clusters registered", Some(registered.len() as f64), Unit::Count);
+    data.figure("clusters registered", Some(clusters.len() as f64), Unit::Count);
     Ok(data)
 }
 

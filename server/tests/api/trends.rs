@@ -517,3 +517,56 @@ async fn metrics_count_ingestion_admission_reviews_and_the_bundle(pool: PgPool) 
         .unwrap();
     assert!(after.contains(&format!("trustwatch_trust_bundle_version {version}\n")));
 }
+
+#[sqlx::test(migrator = "service::MIGRATOR")]
+async fn rare_reasons_are_summed_as_other_and_reporting_clusters_count_as_registered(
+    pool: PgPool,
+) {
+    let window = Window::ending_at(TrendRange::Day, Utc::now());
+    let at = window.buckets()[3] + Duration::minutes(1);
+    // Nine reasons, the first most frequent: seven lines, the last two (1 each) summed.
+    let reasons = [
+        ReasonCode::Unsigned,
+        ReasonCode::KeyRevoked,
+        ReasonCode::UnknownKey,
+        ReasonCode::SignatureInvalid,
+        ReasonCode::IdentityMismatch,
+        ReasonCode::DigestMismatch,
+        ReasonCode::ThresholdNotMet,
+        ReasonCode::DigestRequired,
+        ReasonCode::NoMatchingPolicy,
+    ];
+    let mut all = Vec::new();
+    for (i, reason) in reasons.into_iter().enumerate() {
+        let n = if i < 7 { 10 - i } else { 1 };
+        all.extend(events(n, "prod-a", Outcome::Rejected, reason, at));
+    }
+    ingest(&pool, &all).await;
+    let data = trends::load(&pool, TrendChart::Rejections, window)
+        .await
+        .unwrap();
+    let names: Vec<&str> = data.series.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "unsigned",
+            "key_revoked",
+            "unknown_key",
+            "signature_invalid",
+            "identity_mismatch",
+            "digest_mismatch",
+            "threshold_not_met",
+            "other"
+        ]
+    );
+    assert_eq!(series(&data, "other")[3], Some(2.0));
+    assert_eq!(series(&data, "unsigned")[3], Some(10.0));
+
+    // prod-a was registered by ingestion just now, but it reported in bucket 3.
+    let coverage = trends::load(&pool, TrendChart::Coverage, window)
+        .await
+        .unwrap();
+    assert_eq!(series(&coverage, "registered")[2], Some(0.0));
+    assert_eq!(series(&coverage, "registered")[3], Some(1.0));
+    assert_eq!(series(&coverage, "reporting")[3], Some(1.0));
+}
