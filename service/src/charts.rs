@@ -226,7 +226,9 @@ mod tests {
             },
         ]);
         let chart = render(&d, "success-rate").unwrap();
-        assert!(chart.svg.starts_with("<svg role=\"img\" aria-labelledby=\"success-rate-title success-rate-desc\""));
+        assert!(chart.svg.starts_with(
+            "<svg role=\"img\" aria-labelledby=\"success-rate-title success-rate-desc\""
+        ));
         assert!(chart.svg.contains(
             "<title id=\"success-rate-title\">Verification success rate by environment</title>"
         ));
@@ -247,7 +249,10 @@ mod tests {
         assert!(chart.svg.contains("100.0%"), "percent labels on the y axis");
         assert_eq!(
             chart.legend,
-            vec![("prod".into(), "#0072b2"), ("staging & qa".into(), "#d55e00")]
+            vec![
+                ("prod".into(), "#0072b2"),
+                ("staging & qa".into(), "#d55e00")
+            ]
         );
     }
 

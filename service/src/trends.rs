@@ -614,7 +614,11 @@ async fn revocation(pool: &PgPool, window: Window) -> Result<TrendData, ServiceE
             data.figure("incidents", Some(t.incidents as f64), Unit::Count);
             data.figure("mean time to revoke", t.to_revoke, Unit::Seconds);
             data.figure("revoked", Some(t.contained as f64), Unit::Count);
-            data.figure("mean time to full propagation", t.to_propagate, Unit::Seconds);
+            data.figure(
+                "mean time to full propagation",
+                t.to_propagate,
+                Unit::Seconds,
+            );
             data.figure("fully propagated", Some(t.propagated as f64), Unit::Count);
         }
         _ => data.empty = Some("no incidents in this range".into()),
@@ -722,7 +726,11 @@ async fn coverage(pool: &PgPool, window: Window) -> Result<TrendData, ServiceErr
         data.add("reporting", *bucket, 1.0);
     }
     data.zero_fill();
-    data.figure("clusters registered", Some(clusters.len() as f64), Unit::Count);
+    data.figure(
+        "clusters registered",
+        Some(clusters.len() as f64),
+        Unit::Count,
+    );
     Ok(data)
 }
 
@@ -824,10 +832,7 @@ mod tests {
         d.add("=cmd", at(13, 0), 50.0);
         let csv = to_csv(&d);
         let lines: Vec<&str> = csv.lines().collect();
-        assert_eq!(
-            lines[0],
-            "bucket_start,\"prod,eu_percent\",'=cmd_percent"
-        );
+        assert_eq!(lines[0], "bucket_start,\"prod,eu_percent\",'=cmd_percent");
         assert_eq!(lines.len(), 25);
         assert_eq!(lines[24], "2026-11-25T14:00:00Z,99.5,");
         assert_eq!(lines[23], "2026-11-25T13:00:00Z,,50");

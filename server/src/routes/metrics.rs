@@ -119,7 +119,10 @@ fn admission_review_latency(out: &mut String) {
 async fn trust_bundle_version(out: &mut String, state: &AppState) -> Result<(), Problem> {
     if let Some(head) = service::trust_bundle::head(&state.pool).await? {
         out.push_str("# HELP trustwatch_trust_bundle_version The newest published trust-bundle version.\n# TYPE trustwatch_trust_bundle_version gauge\n");
-        out.push_str(&format!("trustwatch_trust_bundle_version {}\n", head.version));
+        out.push_str(&format!(
+            "trustwatch_trust_bundle_version {}\n",
+            head.version
+        ));
     }
     Ok(())
 }

@@ -53,7 +53,9 @@ fn events(
     reason: ReasonCode,
     at: DateTime<Utc>,
 ) -> Vec<VerificationEvent> {
-    (0..n).map(|_| event(cluster, 1, outcome, reason, at)).collect()
+    (0..n)
+        .map(|_| event(cluster, 1, outcome, reason, at))
+        .collect()
 }
 
 async fn ingest(pool: &PgPool, events: &[VerificationEvent]) {
@@ -112,13 +114,55 @@ async fn seed_admissions(pool: &PgPool, window: &Window) -> (DateTime<Utc>, Date
     let b = window.buckets();
     let (b20, b22) = (b[20] + Duration::minutes(5), b[22] + Duration::minutes(5));
     let mut all = Vec::new();
-    all.extend(events(3, "prod-a", Outcome::Admitted, ReasonCode::Admitted, b20));
-    all.extend(events(1, "prod-a", Outcome::Rejected, ReasonCode::Unsigned, b20));
-    all.extend(events(1, "prod-b", Outcome::Admitted, ReasonCode::Admitted, b20));
-    all.extend(events(1, "prod-b", Outcome::Rejected, ReasonCode::KeyRevoked, b20));
-    all.extend(events(1, "stage-a", Outcome::Admitted, ReasonCode::Admitted, b20));
-    all.extend(events(1, "stage-a", Outcome::Warned, ReasonCode::Unsigned, b20));
-    all.extend(events(2, "prod-a", Outcome::Admitted, ReasonCode::Admitted, b22));
+    all.extend(events(
+        3,
+        "prod-a",
+        Outcome::Admitted,
+        ReasonCode::Admitted,
+        b20,
+    ));
+    all.extend(events(
+        1,
+        "prod-a",
+        Outcome::Rejected,
+        ReasonCode::Unsigned,
+        b20,
+    ));
+    all.extend(events(
+        1,
+        "prod-b",
+        Outcome::Admitted,
+        ReasonCode::Admitted,
+        b20,
+    ));
+    all.extend(events(
+        1,
+        "prod-b",
+        Outcome::Rejected,
+        ReasonCode::KeyRevoked,
+        b20,
+    ));
+    all.extend(events(
+        1,
+        "stage-a",
+        Outcome::Admitted,
+        ReasonCode::Admitted,
+        b20,
+    ));
+    all.extend(events(
+        1,
+        "stage-a",
+        Outcome::Warned,
+        ReasonCode::Unsigned,
+        b20,
+    ));
+    all.extend(events(
+        2,
+        "prod-a",
+        Outcome::Admitted,
+        ReasonCode::Admitted,
+        b22,
+    ));
     ingest(pool, &all).await;
     sqlx::query(
         "UPDATE clusters SET registered_at = $1,
@@ -151,7 +195,11 @@ async fn success_rate_rejections_unsigned_and_coverage_come_from_the_rollup(pool
     assert!(close(series(&rate, "prod")[20], 400.0 / 6.0));
     assert!(close(series(&rate, "staging")[20], 50.0));
     assert!(close(series(&rate, "prod")[22], 100.0));
-    assert_eq!(series(&rate, "staging")[22], None, "no admissions is no rate");
+    assert_eq!(
+        series(&rate, "staging")[22],
+        None,
+        "no admissions is no rate"
+    );
     assert_eq!(series(&rate, "prod")[0], None);
     assert!(close(figure(&rate, "prod"), 75.0), "6 of 8 over the range");
     assert!(close(figure(&rate, "staging"), 50.0));
@@ -209,10 +257,22 @@ async fn time_to_deploy_is_first_signing_to_first_admission(pool: PgPool) {
             // A refusal before the first admission is not a deployment.
             event("prod-a", 2, Outcome::Rejected, ReasonCode::Unsigned, s(30)),
             event("prod-a", 2, Outcome::Admitted, ReasonCode::Admitted, s(120)),
-            event("prod-b", 2, Outcome::Admitted, ReasonCode::Admitted, s(1000)),
+            event(
+                "prod-b",
+                2,
+                Outcome::Admitted,
+                ReasonCode::Admitted,
+                s(1000),
+            ),
             event("prod-a", 3, Outcome::Admitted, ReasonCode::Admitted, s(600)),
             // Admitted before it was signed (audit mode): not deployed by the signing.
-            event("prod-a", 4, Outcome::Admitted, ReasonCode::Admitted, s(-100)),
+            event(
+                "prod-a",
+                4,
+                Outcome::Admitted,
+                ReasonCode::Admitted,
+                s(-100),
+            ),
         ],
     )
     .await;
@@ -235,7 +295,10 @@ async fn time_to_deploy_is_first_signing_to_first_admission(pool: PgPool) {
     let none = trends::load(&pool, TrendChart::TimeToDeploy, earlier)
         .await
         .unwrap();
-    assert_eq!(none.empty.as_deref(), Some("no signings recorded in this range"));
+    assert_eq!(
+        none.empty.as_deref(),
+        Some("no signings recorded in this range")
+    );
 }
 
 #[sqlx::test(migrator = "service::MIGRATOR")]
@@ -245,7 +308,10 @@ async fn revocation_times_come_from_incident_steps_and_say_when_there_are_none(p
         .await
         .unwrap();
     assert_eq!(none.empty.as_deref(), Some("no incidents in this range"));
-    assert!(none.figures.is_empty(), "no zeros for a range without incidents");
+    assert!(
+        none.figures.is_empty(),
+        "no zeros for a range without incidents"
+    );
 
     let opened = window.buckets()[100] + Duration::minutes(1);
     for (offset, contain, propagation) in [(0, 600, Some(3600)), (5, 1200, None)] {
@@ -285,7 +351,10 @@ async fn revocation_times_come_from_incident_steps_and_say_when_there_are_none(p
     assert_eq!(data.empty, None);
     assert_eq!(figure(&data, "incidents"), Some(2.0));
     assert!(close(figure(&data, "mean time to revoke"), 900.0));
-    assert!(close(figure(&data, "mean time to full propagation"), 3600.0));
+    assert!(close(
+        figure(&data, "mean time to full propagation"),
+        3600.0
+    ));
     assert_eq!(figure(&data, "fully propagated"), Some(1.0));
     assert!(close(series(&data, "time to revoke")[100], 900.0));
     assert_eq!(series(&data, "time to revoke")[99], None);
@@ -298,9 +367,30 @@ async fn key_hygiene_counts_overdue_and_file_keys_now_and_over_time(pool: PgPool
     let revoked_at = window.buckets()[100] + Duration::minutes(30);
     let keys = [
         // name, custody, status, valid_from, rotation, revoked_at
-        ("old-file", "file", "active", now - Duration::days(100), Some(90), None),
-        ("fresh-kms", "kms", "active", now - Duration::days(10), Some(90), None),
-        ("gone-file", "file", "revoked", now - Duration::days(10), None, Some(revoked_at)),
+        (
+            "old-file",
+            "file",
+            "active",
+            now - Duration::days(100),
+            Some(90),
+            None,
+        ),
+        (
+            "fresh-kms",
+            "kms",
+            "active",
+            now - Duration::days(10),
+            Some(90),
+            None,
+        ),
+        (
+            "gone-file",
+            "file",
+            "revoked",
+            now - Duration::days(10),
+            None,
+            Some(revoked_at),
+        ),
     ];
     for (i, (name, custody, status, valid_from, rotation, revoked)) in keys.into_iter().enumerate()
     {
@@ -327,7 +417,11 @@ async fn key_hygiene_counts_overdue_and_file_keys_now_and_over_time(pool: PgPool
         .unwrap();
     assert_eq!(series(&data, "in service")[99], Some(3.0));
     assert_eq!(series(&data, "held in files")[99], Some(2.0));
-    assert_eq!(series(&data, "in service")[100], Some(2.0), "revoked in bucket 100");
+    assert_eq!(
+        series(&data, "in service")[100],
+        Some(2.0),
+        "revoked in bucket 100"
+    );
     assert_eq!(series(&data, "rotation overdue")[167], Some(1.0));
     assert_eq!(figure(&data, "keys in service now"), Some(2.0));
     assert_eq!(figure(&data, "rotation overdue now"), Some(1.0));
@@ -347,7 +441,11 @@ async fn the_csv_needs_a_session_and_carries_the_charts_numbers(pool: PgPool) {
         .await
         .unwrap();
     assert!(res.status().is_redirection(), "{}", res.status());
-    assert!(location(&res).starts_with("/login?next="), "{}", location(&res));
+    assert!(
+        location(&res).starts_with("/login?next="),
+        "{}",
+        location(&res)
+    );
 
     let viewer = app.logged_in("manager@example.com", Role::Viewer).await;
     let res = viewer
@@ -357,7 +455,10 @@ async fn the_csv_needs_a_session_and_carries_the_charts_numbers(pool: PgPool) {
         .unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
-    let disposition = res.headers()["content-disposition"].to_str().unwrap().to_owned();
+    let disposition = res.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(
         disposition.starts_with("attachment; filename=\"trustwatch-rejections-24h-"),
         "{disposition}"
@@ -369,12 +470,18 @@ async fn the_csv_needs_a_session_and_carries_the_charts_numbers(pool: PgPool) {
             .unwrap(),
     );
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "bucket_start,key_revoked,unsigned", "equal totals: by name");
+    assert_eq!(
+        lines[0], "bucket_start,key_revoked,unsigned",
+        "equal totals: by name"
+    );
     assert_eq!(lines.len(), 25);
     let hour = b20.format("%Y-%m-%dT%H:00:00Z").to_string();
     let row = lines.iter().find(|l| l.starts_with(&hour)).unwrap();
     assert_eq!(*row, format!("{hour},1,1"));
-    assert!(expected.contains(*row), "the service's CSV has the same row");
+    assert!(
+        expected.contains(*row),
+        "the service's CSV has the same row"
+    );
 
     let res = viewer
         .get(app.url("/trends/success-rate.csv?range=30d"))
@@ -383,7 +490,10 @@ async fn the_csv_needs_a_session_and_carries_the_charts_numbers(pool: PgPool) {
         .unwrap();
     assert_eq!(res.status(), 200);
     let csv = res.text().await.unwrap();
-    assert!(csv.starts_with("bucket_start,prod_percent,staging_percent\n"), "{csv}");
+    assert!(
+        csv.starts_with("bucket_start,prod_percent,staging_percent\n"),
+        "{csv}"
+    );
     assert_eq!(csv.lines().count(), 31);
 
     let res = viewer
@@ -407,7 +517,11 @@ async fn a_viewer_sees_every_chart_drawn_on_the_server(pool: PgPool) {
     seed_admissions(&app.pool, &window).await;
     let viewer = app.logged_in("manager@example.com", Role::Viewer).await;
 
-    let res = viewer.get(app.url("/trends?range=24h")).send().await.unwrap();
+    let res = viewer
+        .get(app.url("/trends?range=24h"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
     for chart in TrendChart::ALL {
@@ -453,7 +567,9 @@ fn metric(text: &str, line_start: &str) -> f64 {
 #[sqlx::test(migrator = "service::MIGRATOR")]
 async fn metrics_count_ingestion_admission_reviews_and_the_bundle(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let reader = app.token("prometheus", &[TokenScope::Read], None, false).await;
+    let reader = app
+        .token("prometheus", &[TokenScope::Read], None, false)
+        .await;
     // Other tests in this process move the same counters, so only growth is asserted.
     let before = scrape(&app, &reader).await;
 
@@ -519,9 +635,7 @@ async fn metrics_count_ingestion_admission_reviews_and_the_bundle(pool: PgPool) 
 }
 
 #[sqlx::test(migrator = "service::MIGRATOR")]
-async fn rare_reasons_are_summed_as_other_and_reporting_clusters_count_as_registered(
-    pool: PgPool,
-) {
+async fn rare_reasons_are_summed_as_other_and_reporting_clusters_count_as_registered(pool: PgPool) {
     let window = Window::ending_at(TrendRange::Day, Utc::now());
     let at = window.buckets()[3] + Duration::minutes(1);
     // Nine reasons, the first most frequent: seven lines, the last two (1 each) summed.
