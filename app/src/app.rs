@@ -10,7 +10,7 @@ use crate::pages::trends::TrendsPage;
 use crate::pages::{
     account::AccountPage, admin::AdminPage, audit::AuditPage, keys::KeysPage, login::LoginPage,
     not_found::NotFound, overview::OverviewPage, planned::PlannedPage, policies::PoliciesPage,
-    rejection::RejectionPage,
+    rejection::RejectionPage, rejections::RejectionsPage,
 };
 use leptos_router::SsrMode;
 
@@ -45,10 +45,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=LoginPage />
                 <ParentRoute path=path!("") view=Layout>
                     <Route path=path!("/") view=OverviewPage />
-                    <Route
-                        path=path!("/rejections")
-                        view=|| view! { <PlannedPage title="Rejections" what="Every rejected and warned admission, filterable, with the exact reason and the command that fixes it." /> }
-                    />
+                    <Route path=path!("/rejections") view=RejectionsPage />
                     <Route
                         path=path!("/images")
                         view=|| view! { <PlannedPage title="Images" what="Each image digest: its signatures, where it runs or was refused, and its verification history." /> }

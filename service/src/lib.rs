@@ -20,6 +20,7 @@ pub mod password;
 pub mod policies;
 pub mod registry;
 pub mod rejections;
+pub mod teams;
 pub mod tokens;
 pub mod trends;
 pub mod trust_bundle;

@@ -14,6 +14,7 @@ mod health;
 mod ingest;
 mod keys_policies_ui;
 mod login;
+mod overview;
 mod rejections;
 mod report;
 mod roles;
