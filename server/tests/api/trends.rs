@@ -40,6 +40,7 @@ fn event(
         policy: None,
         message: None,
         checks: json!([]),
+        remediation: Vec::new(),
         keys: Vec::new(),
         observed_at: at,
     }
