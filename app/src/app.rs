@@ -6,11 +6,13 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
 use crate::components::layout::Layout;
+use crate::pages::trends::TrendsPage;
 use crate::pages::{
     account::AccountPage, admin::AdminPage, audit::AuditPage, keys::KeysPage, login::LoginPage,
     not_found::NotFound, overview::OverviewPage, planned::PlannedPage, policies::PoliciesPage,
     rejection::RejectionPage, rejections::RejectionsPage,
 };
+use leptos_router::SsrMode;
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -55,10 +57,9 @@ pub fn App() -> impl IntoView {
                         path=path!("/incidents")
                         view=|| view! { <PlannedPage title="Incidents" what="Guided playbooks for key compromise and revocation, with blast radius and propagation." /> }
                     />
-                    <Route
-                        path=path!("/trends")
-                        view=|| view! { <PlannedPage title="Trends" what="Success rates, rejections by reason, time to revoke, time to deploy and key hygiene over time." /> }
-                    />
+                    // Async: the whole page, charts included, arrives in the first response, so it
+                    // reads without JavaScript (streamed chunks would need a script to show).
+                    <Route path=path!("/trends") view=TrendsPage ssr=SsrMode::Async />
                     <Route
                         path=path!("/alerts")
                         view=|| view! { <PlannedPage title="Alerts" what="Anomalous signing, stale clusters and rejection storms, to acknowledge and act on." /> }

@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 
 mod rejection_list;
 pub use rejection_list::*;
+mod trends;
+pub use trends::*;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Me {

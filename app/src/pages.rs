@@ -9,3 +9,4 @@ pub mod planned;
 pub mod policies;
 pub mod rejection;
 pub mod rejections;
+pub mod trends;

@@ -5,6 +5,7 @@
 
 pub mod actor;
 pub mod audit;
+pub mod charts;
 pub mod clusters;
 pub mod db;
 pub mod demo;
@@ -21,6 +22,7 @@ pub mod registry;
 pub mod rejections;
 pub mod teams;
 pub mod tokens;
+pub mod trends;
 pub mod trust_bundle;
 pub mod users;
 pub mod verifier;

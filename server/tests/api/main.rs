@@ -21,4 +21,5 @@ mod roles;
 mod sign;
 mod tls;
 mod tokens;
+mod trends;
 mod trust;
