@@ -1,43 +1,8 @@
-import { expect, test, type Page } from "@playwright/test";
-
-const adminEmail = process.env.E2E_ADMIN_EMAIL ?? "admin@example.org";
-const adminPassword = process.env.E2E_ADMIN_PASSWORD ?? "";
-
-async function logIn(page: Page, email: string, password: string) {
-  await page.goto("/login");
-  await page.getByLabel("E-mail").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Log in" }).click();
-}
-
-/// The admin creates a security engineer, who logs in and chooses a password.
-async function securityUser(page: Page): Promise<string> {
-  await logIn(page, adminEmail, adminPassword);
-  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
-  await page.goto("/admin");
-  const email = `sec-${Date.now()}@example.org`;
-  const oneTime = "one-time-password-e2e";
-  const form = page.locator("form", { has: page.getByRole("heading", { name: "New account" }) });
-  await form.getByLabel("E-mail").fill(email);
-  await form.getByLabel("Role").selectOption("security");
-  await form.getByLabel("One-time password").fill(oneTime);
-  await form.getByRole("button", { name: "Create account" }).click();
-  await expect(page.getByRole("status").filter({ hasText: "Account created" })).toBeVisible();
-
-  await page.context().clearCookies();
-  await logIn(page, email, oneTime);
-  await expect(page).toHaveURL(/\/account$/);
-  const own = "security-engineer-own-password";
-  await page.getByLabel("Current password").fill(oneTime);
-  await page.getByLabel("New password (at least 12 characters)").fill(own);
-  await page.getByLabel("New password again").fill(own);
-  await page.getByRole("button", { name: "Change password" }).click();
-  await expect(page.getByRole("status").filter({ hasText: "Your password has been changed." })).toBeVisible();
-  return email;
-}
+import { expect, test } from "@playwright/test";
+import { credentials, logInAs, screenshot } from "./support";
 
 test("a security engineer acknowledges an alert and it moves to acknowledged", async ({ page }) => {
-  const email = await securityUser(page);
+  await logInAs(page, "security");
   await page.goto("/alerts");
   await expect(page.getByRole("heading", { name: "Alerts", exact: true })).toBeVisible();
 
@@ -58,10 +23,10 @@ test("a security engineer acknowledges an alert and it moves to acknowledged", a
   // The note typed for it did not stay behind under another alert.
   await expect(open.locator("li.alert").first().getByLabel("Note")).toHaveValue("");
   const done = page.locator(`[data-section=acknowledged] li.alert[data-alert="${id}"]`);
-  await expect(done).toContainText(`Acknowledged by ${email}`);
+  await expect(done).toContainText(`Acknowledged by ${credentials("security").email}`);
   await expect(done).toContainText("edge-ap-1 is being rebuilt by the platform team");
   await expect(done.getByRole("button", { name: "Acknowledge" })).toHaveCount(0);
-  await page.screenshot({ path: "test-results/screenshots/alerts.png", fullPage: true });
+  await screenshot(page, "alerts");
 
   // Filters live in the URL.
   await page.goto("/alerts?state=acknowledged&rule=cluster_silent");
@@ -73,4 +38,11 @@ test("a security engineer acknowledges an alert and it moves to acknowledged", a
   await expect(page).toHaveURL(/cluster=edge-ap-1/);
   await expect(page.locator("[data-subject=edge-ap-1]")).toContainText("Only the alerts of cluster edge-ap-1");
   await expect(page.locator("li.alert[data-rule=revoked_key_use]")).toHaveCount(0);
+});
+
+test("a viewer reads the alerts but has nothing to acknowledge them with", async ({ page }) => {
+  await logInAs(page, "viewer");
+  await page.goto("/alerts?state=open");
+  await expect(page.locator("[data-section=open] li.alert").first()).toBeVisible();
+  await expect(page.getByRole("button", { name: "Acknowledge" })).toHaveCount(0);
 });

@@ -164,6 +164,7 @@ async fn insert_verification_events(
     let mut policy = Vec::with_capacity(n);
     let mut message = Vec::with_capacity(n);
     let mut checks = Vec::with_capacity(n);
+    let mut remediation = Vec::with_capacity(n);
     let mut keys = Vec::with_capacity(n);
     let mut observed = Vec::with_capacity(n);
     for (e, checks_json) in events {
@@ -181,6 +182,8 @@ async fn insert_verification_events(
         policy.push(e.policy.as_deref());
         message.push(e.message.as_deref());
         checks.push(checks_json.as_ref());
+        // Steps are single lines (checked by the wire validation), so newlines join them.
+        remediation.push((!e.remediation.is_empty()).then(|| e.remediation.join("\n")));
         // Fingerprints hold no commas, so a joined string stands in for the ragged text[][] that
         // UNNEST cannot take.
         keys.push(
@@ -192,9 +195,10 @@ async fn insert_verification_events(
         );
         observed.push(e.observed_at);
     }
-    // One statement stores the new events and adds them to the hourly rollup and the image
-    // placements: only the rows that were new are counted, and summary rows are updated in a
-    // fixed order so concurrent batches cannot deadlock. `OFFSET 0` keeps the duplicate check a
+    // One statement stores the new events, adds them to the hourly rollup and records
+    // repositories never seen before (for the image search): only the rows that were new are
+    // counted, and summary rows are written in a fixed order so concurrent batches cannot
+    // deadlock. `OFFSET 0` keeps the duplicate check a
     // primary-key probe per row: without it the planner turns it into a hash anti-join over the
     // whole month's partition once a batch has a few hundred rows and the month a few hundred
     // thousand (measured in docs/benchmarks.md), a full scan per batch, compiled with JIT.
@@ -202,16 +206,17 @@ async fn insert_verification_events(
         "WITH inserted AS (
          INSERT INTO verification_events
              (id, cluster_id, namespace, workload_kind, workload_name, image, repository, digest,
-              outcome, reason, engine, policy, message, checks, key_fingerprints, observed_at, received_at)
+              outcome, reason, engine, policy, message, checks, key_fingerprints, observed_at,
+              received_at, remediation)
          SELECT id, cluster_id, namespace, kind, workload, image, repository, digest, outcome, reason,
                 engine, policy, message, checks::jsonb,
                 CASE WHEN keys = '' THEN '{}'::text[] ELSE string_to_array(keys, ',') END,
-                observed_at, $17
+                observed_at, $17, remediation
            FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[],
                        $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
-                       $13::text[], $14::text[], $15::text[], $16::timestamptz[])
+                       $13::text[], $14::text[], $15::text[], $16::timestamptz[], $19::text[])
                 AS t(id, cluster_id, namespace, kind, workload, image, repository, digest, outcome,
-                     reason, engine, policy, message, checks, keys, observed_at)
+                     reason, engine, policy, message, checks, keys, observed_at, remediation)
           WHERE NOT EXISTS (SELECT 1 FROM verification_events v
                              WHERE v.id = t.id AND v.observed_at = t.observed_at OFFSET 0)
          RETURNING observed_at, cluster_id, outcome, reason, engine, digest, repository, namespace
@@ -221,6 +226,11 @@ async fn insert_verification_events(
            FROM inserted GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
          ON CONFLICT (hour, cluster_id, outcome, reason, engine, shard)
          DO UPDATE SET events = verification_hourly.events + EXCLUDED.events
+         RETURNING 1
+         ), repositories AS (
+         INSERT INTO image_repositories (repository, first_seen)
+         SELECT repository, min(observed_at) FROM inserted GROUP BY 1 ORDER BY 1
+         ON CONFLICT (repository) DO NOTHING
          RETURNING 1
          )
          SELECT count(*) FROM inserted",
@@ -243,6 +253,7 @@ async fn insert_verification_events(
     .bind(&observed)
     .bind(received_at)
     .bind(rollup_shard())
+    .bind(&remediation)
     .fetch_one(&mut *tx)
     .await?;
 
@@ -279,12 +290,21 @@ pub async fn record_signing_events(
     let payload: Vec<Option<Vec<u8>>> = events.iter().map(|e| e.payload.clone()).collect();
     let signature: Vec<Option<Vec<u8>>> = events.iter().map(|e| e.signature.clone()).collect();
     let claimed: Vec<Option<DateTime<Utc>>> = events.iter().map(|e| e.claimed_at).collect();
-    let inserted = sqlx::query(
-        "INSERT INTO signing_events (id, key_fingerprint, image, repository, digest, signer_identity,
+    let inserted: i64 = sqlx::query_scalar(
+        "WITH inserted AS (
+         INSERT INTO signing_events (id, key_fingerprint, image, repository, digest, signer_identity,
                                      signer_host, payload, signature, claimed_at, recorded_at)
          SELECT *, $11 FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
                                    $6::text[], $7::text[], $8::bytea[], $9::bytea[], $10::timestamptz[])
-         ON CONFLICT (id) DO NOTHING",
+         ON CONFLICT (id) DO NOTHING
+         RETURNING repository
+         ), repositories AS (
+         INSERT INTO image_repositories (repository, first_seen)
+         SELECT DISTINCT repository, $11 FROM inserted ORDER BY 1
+         ON CONFLICT (repository) DO NOTHING
+         RETURNING 1
+         )
+         SELECT count(*) FROM inserted",
     )
     .bind(&ids)
     .bind(&key)
@@ -297,9 +317,9 @@ pub async fn record_signing_events(
     .bind(&signature)
     .bind(&claimed)
     .bind(recorded_at)
-    .execute(pool)
-    .await?
-    .rows_affected();
+    .fetch_one(pool)
+    .await?;
+    let inserted = inserted as u64;
     Ok(IngestReport {
         accepted: inserted,
         duplicates: n as u64 - inserted,
