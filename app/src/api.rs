@@ -4,6 +4,7 @@
 pub mod account;
 pub mod admin;
 pub mod audit;
+pub mod images;
 pub mod keys;
 pub mod overview;
 pub mod policies;

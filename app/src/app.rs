@@ -6,6 +6,7 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
 use crate::components::layout::Layout;
+use crate::pages::{image::ImagePage, images::ImagesPage, key::KeyPage};
 use crate::pages::{
     account::AccountPage, admin::AdminPage, audit::AuditPage, keys::KeysPage, login::LoginPage,
     not_found::NotFound, overview::OverviewPage, planned::PlannedPage, policies::PoliciesPage,
@@ -47,12 +48,11 @@ pub fn App() -> impl IntoView {
                         path=path!("/rejections")
                         view=|| view! { <PlannedPage title="Rejections" what="Every rejected and warned admission, filterable, with the exact reason and the command that fixes it." /> }
                     />
-                    <Route
-                        path=path!("/images")
-                        view=|| view! { <PlannedPage title="Images" what="Each image digest: its signatures, where it runs or was refused, and its verification history." /> }
-                    />
+                    <Route path=path!("/images") view=ImagesPage />
+                    <Route path=path!("/images/:digest") view=ImagePage />
                     <Route path=path!("/rejections/:id") view=RejectionPage />
                     <Route path=path!("/keys") view=KeysPage />
+                    <Route path=path!("/keys/:fingerprint") view=KeyPage />
                     <Route path=path!("/policies") view=PoliciesPage />
                     <Route
                         path=path!("/incidents")

@@ -1,6 +1,9 @@
 pub mod account;
 pub mod admin;
 pub mod audit;
+pub mod image;
+pub mod images;
+pub mod key;
 pub mod keys;
 pub mod login;
 pub mod not_found;
