@@ -12,6 +12,7 @@ mod admission;
 mod audit;
 mod health;
 mod ingest;
+mod key_image_pages;
 mod keys_policies_ui;
 mod login;
 mod rejections;
