@@ -1,0 +1,65 @@
+import { expect, test, type Page } from "@playwright/test";
+
+const email = process.env.E2E_ADMIN_EMAIL ?? "admin@example.org";
+const password = process.env.E2E_ADMIN_PASSWORD ?? "";
+
+async function logIn(page: Page) {
+  await page.goto("/login");
+  await page.getByLabel("E-mail").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+}
+
+test("from the key inventory to a key's usage and signed images, and on to an image", async ({ page }) => {
+  await logIn(page);
+  await page.goto("/keys");
+  // The demo's release key has signed in the last days and is trusted by the demo's policies.
+  const row = page.locator('tr[data-key="ci-release"]');
+  await expect(row).toContainText("platform");
+  await expect(row).toContainText(/(\d+ (min|h|days) ago|just now)/);
+  await expect(row.locator("ul.trusted-by li").first()).toBeVisible();
+  await page.screenshot({ path: "test-results/screenshots/keys.png", fullPage: true });
+
+  await row.getByRole("link", { name: "ci-release", exact: true }).click();
+  await expect(page).toHaveURL(/\/keys\/sha256:[0-9a-f]{64}$/);
+  await expect(page.getByRole("heading", { level: 1, name: "ci-release" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Signatures per day, last 30 days" })).toBeVisible();
+  await expect(page.locator(".usage-chart svg rect").first()).toBeVisible();
+  await expect(page.locator(".usage-chart figcaption")).toContainText(/\d+ signatures over 30 days/);
+  await expect(page.locator("table.signers tbody tr").first()).toContainText("runner-");
+  const signed = page.locator("table.signed-images tbody tr");
+  await expect(signed.first()).toBeVisible();
+  await page.screenshot({ path: "test-results/screenshots/key.png", fullPage: true });
+
+  const digest = await signed.first().getAttribute("data-digest");
+  expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+  await signed.first().locator("a").click();
+  await expect(page).toHaveURL(new RegExp(`/images/${digest}$`));
+  await expect(page.locator(`[data-image="${digest}"]`)).toBeVisible();
+  await expect(page.locator('table.signatures tr[data-key="ci-release"]')).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Where it runs or was refused" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Verification history" })).toBeVisible();
+  await page.screenshot({ path: "test-results/screenshots/image.png", fullPage: true });
+
+  // Back to the key through the signature's link.
+  await page.locator('table.signatures tr[data-key="ci-release"]').getByRole("link", { name: "ci-release" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "ci-release" })).toBeVisible();
+});
+
+test("an image is found by a part of its reference", async ({ page }) => {
+  await logIn(page);
+  await page.goto("/images");
+  await page.getByLabel("Digest or reference").fill("registry.example.com/");
+  await page.getByRole("button", { name: "Search" }).click();
+  await expect(page).toHaveURL(/\/images\?q=registry\.example\.com%2F$/);
+  const matches = page.locator("table.image-matches tbody tr");
+  await expect(matches.first()).toBeVisible();
+  await page.screenshot({ path: "test-results/screenshots/images.png", fullPage: true });
+  await matches.first().locator("a").first().click();
+  await expect(page).toHaveURL(/\/images\/sha256:[0-9a-f]{64}$/);
+  await expect(page.getByRole("heading", { name: "Verification history" })).toBeVisible();
+
+  await page.goto("/images?q=nothing-is-called-this");
+  await expect(page.locator('[data-matches="0"]')).toContainText("No image matches");
+});
