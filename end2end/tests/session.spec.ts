@@ -33,7 +33,7 @@ test("log in, see the overview with demo numbers, open the audit log, log out", 
   expect(admitted).toBeGreaterThan(0);
   // The demo's silent edge cluster is shown as stale.
   await expect(page.locator("tr[data-cluster=edge-ap-1] td.stale")).toContainText("stale");
-  await page.screenshot({ path: "output/overview.png", fullPage: true });
+  await page.screenshot({ path: "test-results/screenshots/overview.png", fullPage: true });
 
   // Client-side navigation after hydration.
   await page.getByRole("link", { name: "Audit" }).click();
@@ -62,5 +62,5 @@ test("the layout holds on a phone", async ({ page }) => {
   await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   expect(overflow).toBeLessThanOrEqual(0);
-  await page.screenshot({ path: "output/overview-phone.png", fullPage: true });
+  await page.screenshot({ path: "test-results/screenshots/overview-phone.png", fullPage: true });
 });

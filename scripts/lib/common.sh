@@ -5,9 +5,9 @@ export ROOT
 
 # Cargo's build output lives outside the checkout, so a fresh clone (as CI makes) reuses it.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/trustwatch/target}"
-# Plain cargo calls (clippy, tests) get the flags cargo-leptos builds with, so nothing is built
-# twice and no plain build overwrites the server binary with one whose pages never hydrate. Not
-# exported: cargo-leptos appends its own flags to RUSTFLAGS, and doubled flags rebuild everything.
+# Every cargo call gets the flags a Leptos debug build needs (the same cargo-leptos would use), so
+# clippy, tests and the site build share one set of compiled crates and the server binary always
+# names the browser files that scripts/lib/site.sh writes (`trustwatch.js`, `trustwatch.wasm`).
 cargo_like_leptos() {
   RUSTFLAGS="--cfg erase_components" LEPTOS_OUTPUT_NAME="trustwatch" cargo "$@"
 }

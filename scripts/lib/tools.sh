@@ -1,7 +1,7 @@
 # The Rust-side tools the build needs, pinned to versions known to work together
-# (see ARCHITECTURE.md, "Building"). Sourced after common.sh.
+# (see ARCHITECTURE.md, "Building"). Sourced after common.sh. cargo-leptos is not among them:
+# scripts/lib/site.sh does its work with cargo and wasm-bindgen.
 
-CARGO_LEPTOS_VERSION=0.3.10
 # Must equal the `wasm-bindgen` pin in the workspace Cargo.toml.
 WASM_BINDGEN_VERSION=0.2.130
 
@@ -14,15 +14,11 @@ ensure_rust_tools() {
   if ! rustup component list --installed 2>/dev/null | grep -q '^clippy'; then
     rustup component add clippy rustfmt
   fi
-  if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
-    # cargo-leptos links OpenSSL.
-    apt_install pkg-config libssl-dev build-essential
-    say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 10 minutes, once per machine)"
-    cargo install cargo-leptos --locked --version "$CARGO_LEPTOS_VERSION"
-  fi
   if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
-    say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
-    # Not --locked: its lockfile names a crate version the registry lacks.
+    say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once per machine)"
+    # Not --locked: its lockfile names a crate version the registry lacks. Some of its
+    # dependencies may link OpenSSL, depending on what the registry resolves.
+    apt_install pkg-config libssl-dev build-essential
     cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
   fi
 }
