@@ -6,12 +6,12 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
 use crate::components::layout::Layout;
-use crate::pages::{image::ImagePage, images::ImagesPage, key::KeyPage};
 use crate::pages::{
     account::AccountPage, admin::AdminPage, audit::AuditPage, keys::KeysPage, login::LoginPage,
     not_found::NotFound, overview::OverviewPage, planned::PlannedPage, policies::PoliciesPage,
     rejection::RejectionPage,
 };
+use crate::pages::{image::ImagePage, images::ImagesPage, key::KeyPage};
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {

@@ -169,22 +169,36 @@ pub struct Signer {
     pub last_seen: DateTime<Utc>,
 }
 
-/// Everyone who signed with the key, and from where: most recently seen first.
+/// Who signed with the key, and from where: the `limit` most recently seen identity-host pairs,
+/// and how many pairs there are in all (pipelines that put a run number in the identity make
+/// many).
 pub async fn signers(
     pool: &PgPool,
     fingerprint: &KeyFingerprint,
-) -> Result<Vec<Signer>, ServiceError> {
-    Ok(sqlx::query_as(
+    limit: i64,
+) -> Result<(Vec<Signer>, i64), ServiceError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        signer: Signer,
+        pairs: i64,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT signer_identity, signer_host, count(*) AS signatures,
-                min(recorded_at) AS first_seen, max(recorded_at) AS last_seen
+                min(recorded_at) AS first_seen, max(recorded_at) AS last_seen,
+                count(*) OVER () AS pairs
            FROM signing_events
           WHERE key_fingerprint = $1
           GROUP BY signer_identity, signer_host
-          ORDER BY max(recorded_at) DESC, signer_identity, signer_host NULLS LAST",
+          ORDER BY max(recorded_at) DESC, signer_identity, signer_host NULLS LAST
+          LIMIT $2",
     )
     .bind(fingerprint.as_str())
+    .bind(limit)
     .fetch_all(pool)
-    .await?)
+    .await?;
+    let pairs = rows.first().map_or(0, |r| r.pairs);
+    Ok((rows.into_iter().map(|r| r.signer).collect(), pairs))
 }
 
 /// One image digest the key signed: one signing event.

@@ -142,7 +142,10 @@ mod tests {
             ImageQuery::parse(&format!("sha256:{HEX}")),
             Some(ImageQuery::Digest(d)) if d.as_str() == format!("sha256:{HEX}")
         ));
-        assert!(matches!(ImageQuery::parse(HEX), Some(ImageQuery::Digest(_))));
+        assert!(matches!(
+            ImageQuery::parse(HEX),
+            Some(ImageQuery::Digest(_))
+        ));
         assert_eq!(
             ImageQuery::parse("sha256:0123ABC"),
             Some(ImageQuery::DigestPrefix("sha256:0123abc".into()))

@@ -72,9 +72,7 @@ pub(crate) fn key_view(
 
 /// A fingerprint from a URL, or 422.
 #[cfg(feature = "ssr")]
-pub(crate) fn parse_fingerprint(
-    s: &str,
-) -> Result<domain::KeyFingerprint, crate::error::AppError> {
+pub(crate) fn parse_fingerprint(s: &str) -> Result<domain::KeyFingerprint, crate::error::AppError> {
     domain::KeyFingerprint::parse(s).map_err(|e| {
         crate::error::set_status(http::StatusCode::UNPROCESSABLE_ENTITY);
         crate::error::AppError::Invalid(e.0)

@@ -60,7 +60,11 @@ pub fn UsageChart(usage: KeyUsageView) -> impl IntoView {
         .map(|d| {
             (
                 usage.days[d].clone(),
-                usage.counts.iter().map(|c| c.get(d).copied().unwrap_or(0)).collect(),
+                usage
+                    .counts
+                    .iter()
+                    .map(|c| c.get(d).copied().unwrap_or(0))
+                    .collect(),
                 usage.day_total(d),
             )
         })

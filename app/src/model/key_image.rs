@@ -58,6 +58,8 @@ pub struct KeyPageView {
     pub usage_days: u32,
     pub usage: KeyUsageView,
     pub signers: Vec<SignerView>,
+    /// All identity-host pairs, of which `signers` are the most recently seen.
+    pub signers_total: i64,
     pub alerts: Vec<KeyAlertView>,
 }
 

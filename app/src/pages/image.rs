@@ -179,7 +179,8 @@ fn Detail(i: ImageView) -> impl IntoView {
 #[component]
 fn History(page: ImageHistoryPage, digest: String) -> impl IntoView {
     if page.events.is_empty() {
-        return view! { <p class="muted">"No verification of this digest is recorded."</p> }.into_any();
+        return view! { <p class="muted">"No verification of this digest is recorded."</p> }
+            .into_any();
     }
     let next = page.next.map(|n| format!("/images/{digest}?before={n}"));
     view! {

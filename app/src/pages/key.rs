@@ -86,6 +86,12 @@ fn Facts(k: KeyPageView) -> impl IntoView {
         </section>
         <section class="card">
             <h2>"Signer identities and hosts"</h2>
+            {(k.signers_total > k.signers.len() as i64)
+                .then(|| view! {
+                    <p class="muted">
+                        {format!("The {} most recently seen of {} identity and host pairs.", k.signers.len(), k.signers_total)}
+                    </p>
+                })}
             {if k.signers.is_empty() {
                 view! { <p class="muted">"No signing event names this key."</p> }.into_any()
             } else {
@@ -153,7 +159,8 @@ pub fn TrustedBy(trusted_by: Vec<crate::model::TrustView>) -> impl IntoView {
 #[component]
 fn SignedImages(page: SignedImagesPage, fingerprint: String) -> impl IntoView {
     if page.images.is_empty() {
-        return view! { <p class="muted">"No images signed with this key are recorded."</p> }.into_any();
+        return view! { <p class="muted">"No images signed with this key are recorded."</p> }
+            .into_any();
     }
     let next = page.next.map(|n| format!("/keys/{fingerprint}?before={n}"));
     view! {

@@ -6,6 +6,9 @@ use crate::model::KeyPageView;
 /// The days of signing the key page charts.
 pub const USAGE_DAYS: u32 = 30;
 
+/// The most identity-host pairs the key page lists, the most recently seen.
+pub const SIGNERS_SHOWN: i64 = 50;
+
 /// One key in full: its facts, its signatures per day and identity over the last
 /// [`USAGE_DAYS`] days, and everyone who signed with it. Every logged-in role may read it.
 #[server(prefix = "/ui", endpoint = "keys/get")]
@@ -22,12 +25,14 @@ pub async fn get_key(fingerprint: String) -> Result<KeyPageView, AppError> {
     };
     let daily =
         service::key_usage::daily_signatures(&state.pool, &fingerprint, USAGE_DAYS, now).await?;
-    let signers = service::key_usage::signers(&state.pool, &fingerprint).await?;
+    let (signers, signers_total) =
+        service::key_usage::signers(&state.pool, &fingerprint, SIGNERS_SHOWN).await?;
     Ok(KeyPageView {
         custody_uri: key.key.custody_uri.clone(),
         key: super::key_view(key, now),
         usage_days: USAGE_DAYS,
         usage: usage_view(&daily, service::key_usage::first_day(USAGE_DAYS, now)),
+        signers_total,
         signers: signers
             .into_iter()
             .map(|s| SignerView {
