@@ -142,10 +142,14 @@ fn verification(image: &str, d: u8, namespace: &str, outcome: &str, at: DateTime
 
 async fn report(app: &TestApp, cluster: &str, events: Vec<Value>) {
     let token = app.cluster_token(cluster).await;
+    report_with(app, &token, events).await;
+}
+
+async fn report_with(app: &TestApp, token: &str, events: Vec<Value>) {
     let res = app
         .post_json(
             "/api/v1/verification-events",
-            &token,
+            token,
             &json!({ "events": events }),
         )
         .await;
@@ -785,4 +789,76 @@ async fn every_logged_in_role_reads_and_nobody_else(pool: PgPool) {
         let res = app.server_fn(&browser(), endpoint, body).await;
         assert_eq!(res.status(), 401, "{endpoint} without a session");
     }
+}
+
+#[sqlx::test(migrator = "service::MIGRATOR")]
+async fn ingestion_keeps_the_known_images_to_ten_minutes_without_rewriting_fresh_rows(
+    pool: PgPool,
+) {
+    let app = spawn_app(pool).await;
+    let t0 = Utc::now().duration_trunc(Duration::seconds(1)).unwrap() - Duration::hours(1);
+    let image = format!("{APP}:1.2");
+    let reporter = app.cluster_token("prod-eu-1").await;
+    let seen = || async {
+        sqlx::query_as::<_, (i64, DateTime<Utc>, DateTime<Utc>)>(
+            "SELECT count(*) OVER (), first_seen, last_seen FROM known_images",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+    report_with(
+        &app,
+        &reporter,
+        vec![verification(&image, 1, "payments", "admitted", t0)],
+    )
+    .await;
+    assert_eq!(seen().await, (1, t0, t0));
+    // Five minutes later: still fresh, the row is not written again.
+    let five = t0 + Duration::minutes(5);
+    report_with(
+        &app,
+        &reporter,
+        vec![verification(&image, 1, "web", "admitted", five)],
+    )
+    .await;
+    assert_eq!(seen().await, (1, t0, t0));
+    // Twenty minutes later: stale, so it moves; an older sighting moves first_seen back.
+    let twenty = t0 + Duration::minutes(20);
+    let earlier = t0 - Duration::days(1);
+    report_with(
+        &app,
+        &reporter,
+        vec![
+            verification(&image, 1, "web", "admitted", twenty),
+            verification(&image, 1, "web", "admitted", earlier),
+        ],
+    )
+    .await;
+    assert_eq!(seen().await, (1, earlier, twenty));
+    // A tag reported without a digest is an image of its own.
+    let token = app.cluster_token("prod-us-1").await;
+    let mut unresolved = verification(&format!("{APP}:latest"), 1, "web", "error", twenty);
+    unresolved["digest"] = Value::Null;
+    unresolved["reason"] = json!("registry_unreachable");
+    let res = app
+        .post_json(
+            "/api/v1/verification-events",
+            &token,
+            &json!({ "events": [unresolved.clone(), unresolved] }),
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let rows: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT image, digest FROM known_images ORDER BY image")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            (image.clone(), Some(digest(1).as_str().to_owned())),
+            (format!("{APP}:latest"), None),
+        ]
+    );
 }
