@@ -5,6 +5,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::api::keys::{get_key, list_signed_images};
 use crate::components::error_box::ErrorBox;
 use crate::components::key_alerts::KeyAlerts;
+use crate::components::trusted_by::TrustedBy;
 use crate::components::usage_chart::UsageChart;
 use crate::model::{KeyPageView, SignedImagesPage};
 use crate::pages::keys::short;
@@ -128,32 +129,6 @@ fn Facts(k: KeyPageView) -> impl IntoView {
             }}
         </section>
     }
-}
-
-/// The policies that accept a key's signatures, each with its mode and the group it goes
-/// through.
-#[component]
-pub fn TrustedBy(trusted_by: Vec<crate::model::TrustView>) -> impl IntoView {
-    if trusted_by.is_empty() {
-        return view! { <span class="muted">"no policy"</span> }.into_any();
-    }
-    view! {
-        <ul class="trusted-by">
-            {trusted_by
-                .into_iter()
-                .map(|t| {
-                    let policy = t.policy.clone();
-                    view! {
-                        <li data-policy=policy>
-                            {t.policy} " " <span class="muted">"(" {t.mode}
-                            {t.via_group.map(|g| format!(", through group {g}"))} ")"</span>
-                        </li>
-                    }
-                })
-                .collect_view()}
-        </ul>
-    }
-    .into_any()
 }
 
 #[component]

@@ -3,8 +3,8 @@ use leptos_meta::Title;
 
 use crate::api::keys::{list_keys, ImportKey, SetKeyStatus};
 use crate::components::error_box::ErrorBox;
+use crate::components::trusted_by::TrustedBy;
 use crate::model::KeyView;
-use crate::pages::key::TrustedBy;
 
 const STATUSES: [&str; 4] = ["active", "retiring", "revoked", "compromised"];
 const CUSTODIES: [&str; 3] = ["file", "kms", "hsm"];
