@@ -17,8 +17,8 @@ pub fn TrustedBy(trusted_by: Vec<TrustView>) -> impl IntoView {
                     let policy = t.policy.clone();
                     view! {
                         <li data-policy=policy>
-                            {t.policy} " " <span class="muted">"(" {t.mode}
-                            {t.via_group.map(|g| format!(", through group {g}"))} ")"</span>
+                            {t.policy} " " <span class=format!("badge mode-{}", t.mode)>{t.mode.clone()}</span>
+                            {t.via_group.map(|g| view! { <br /> <span class="muted">"through group " {g}</span> })}
                         </li>
                     }
                 })
