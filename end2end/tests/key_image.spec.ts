@@ -31,6 +31,7 @@ test("from the key inventory to a key's usage and signed images, and on to an im
   const signed = page.locator("table.signed-images tbody tr");
   await expect(signed.first()).toBeVisible();
   await page.screenshot({ path: "test-results/screenshots/key.png", fullPage: true });
+  await page.locator(".usage-chart").screenshot({ path: "test-results/screenshots/key-usage.png" });
 
   const digest = await signed.first().getAttribute("data-digest");
   expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);

@@ -50,7 +50,7 @@ pub fn UsageChart(usage: KeyUsageView) -> impl IntoView {
         usage.total,
         usage.days.len(),
         if usage.total == 0 { 0 } else { peak },
-        usage.identities.len()
+        usage.signers
     );
     let first = usage.days.first().cloned().unwrap_or_default();
     let last = usage.days.last().cloned().unwrap_or_default();
@@ -75,7 +75,6 @@ pub fn UsageChart(usage: KeyUsageView) -> impl IntoView {
                 viewBox=format!("0 0 {WIDTH} {HEIGHT}")
                 role="img"
                 aria-label=summary.clone()
-                preserveAspectRatio="none"
             >
                 <line class="axis" x1=LEFT.to_string() y1=plot.to_string() x2=WIDTH.to_string() y2=plot.to_string() />
                 <text class="axis-label" x=(LEFT - 4.0).to_string() y="14" text-anchor="end">{if usage.total == 0 { 0 } else { peak }}</text>

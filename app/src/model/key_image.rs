@@ -23,6 +23,8 @@ pub struct KeyUsageView {
     pub identities: Vec<String>,
     pub counts: Vec<Vec<i64>>,
     pub total: i64,
+    /// Distinct signer identities in the window, also those summed into "other identities".
+    pub signers: usize,
 }
 
 impl KeyUsageView {

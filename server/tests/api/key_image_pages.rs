@@ -318,6 +318,7 @@ async fn the_key_page_counts_signatures_per_day_by_identity_and_lists_its_signer
         "busiest first; the 40-day-old signature is outside the window"
     );
     assert_eq!(usage["total"], 4);
+    assert_eq!(usage["signers"], 2);
     let mut app_series = vec![0; 30];
     app_series[27] = 2;
     app_series[29] = 1;
@@ -351,6 +352,55 @@ async fn the_key_page_counts_signatures_per_day_by_identity_and_lists_its_signer
     let runner_1 = &page["signers"][1];
     assert_eq!(runner_1["first_seen"], absolute(day(2)));
     assert_eq!(runner_1["last_seen"], absolute(day(2)));
+
+    // Past six identities, the quietest are summed into one series.
+    let many: Vec<SigningEvent> = (0..8u8)
+        .flat_map(|i| {
+            (0..=i).map(move |_| {
+                signing(
+                    3,
+                    &format!("{APP}:2.{i}"),
+                    20 + i,
+                    &format!("id-{i}"),
+                    "runner-3",
+                )
+            })
+        })
+        .collect();
+    record(&app, day(1), &many).await;
+    let page = call(
+        &app,
+        &viewer,
+        "keys/get",
+        &form(&[("fingerprint", fingerprint(3).as_str())]),
+    )
+    .await;
+    let usage = &page["usage"];
+    assert_eq!(
+        usage["identities"],
+        json!([
+            "id-7",
+            "id-6",
+            "id-5",
+            "id-4",
+            "id-3",
+            "id-2",
+            "other identities"
+        ])
+    );
+    assert_eq!(
+        usage["counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c[28].as_i64().unwrap())
+            .collect::<Vec<_>>(),
+        vec![8, 7, 6, 5, 4, 3, 3]
+    );
+    assert_eq!(
+        (usage["total"].clone(), usage["signers"].clone()),
+        (json!(36), json!(8))
+    );
 
     let res = app
         .server_fn(

@@ -94,6 +94,7 @@ fn usage_view(
         days: days.iter().map(|d| d.to_string()).collect(),
         identities: names,
         total: daily.iter().map(|d| d.signatures).sum(),
+        signers: identities.len(),
         counts,
     }
 }
