@@ -3,6 +3,20 @@ import { expect, test, type Page } from "@playwright/test";
 const email = process.env.E2E_ADMIN_EMAIL ?? "admin@example.org";
 const password = process.env.E2E_ADMIN_PASSWORD ?? "";
 
+// Errors the browser logs (a failed hydration among them) and failed requests, collected for
+// the test's end. The site has no favicon; the browser's request for one is not the page's.
+function consoleErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) errors.push(m.text());
+  });
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.on("response", (r) => {
+    if (r.status() >= 400 && !r.url().endsWith("/favicon.ico")) errors.push(`${r.status()} ${r.url()}`);
+  });
+  return errors;
+}
+
 async function logIn(page: Page) {
   await page.goto("/login");
   await page.getByLabel("E-mail").fill(email);
@@ -12,6 +26,7 @@ async function logIn(page: Page) {
 }
 
 test("from the key inventory to a key's usage and signed images, and on to an image", async ({ page }) => {
+  const errors = consoleErrors(page);
   await logIn(page);
   await page.goto("/keys");
   // The demo's release key has signed in the last days and is trusted by the demo's policies.
@@ -46,9 +61,11 @@ test("from the key inventory to a key's usage and signed images, and on to an im
   // Back to the key through the signature's link.
   await page.locator('table.signatures tr[data-key="ci-release"]').getByRole("link", { name: "ci-release" }).click();
   await expect(page.getByRole("heading", { level: 1, name: "ci-release" })).toBeVisible();
+  expect(errors).toEqual([]);
 });
 
 test("an image is found by a part of its reference", async ({ page }) => {
+  const errors = consoleErrors(page);
   await logIn(page);
   await page.goto("/images");
   await page.getByLabel("Digest or reference").fill("registry.example.com/");
@@ -63,4 +80,5 @@ test("an image is found by a part of its reference", async ({ page }) => {
 
   await page.goto("/images?q=nothing-is-called-this");
   await expect(page.locator('[data-matches="0"]')).toContainText("No image matches");
+  expect(errors).toEqual([]);
 });
