@@ -68,6 +68,8 @@ test("an image is found by a part of its reference", async ({ page }) => {
   const errors = consoleErrors(page);
   await logIn(page);
   await page.goto("/images");
+  // Before any search: the most recently seen images.
+  await expect(page.locator("[data-matches]")).toContainText("most recently seen digests");
   await page.getByLabel("Digest or reference").fill("registry.example.com/");
   await page.getByRole("button", { name: "Search" }).click();
   await expect(page).toHaveURL(/\/images\?q=registry\.example\.com%2F$/);

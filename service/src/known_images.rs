@@ -54,9 +54,10 @@ pub struct ImageMatch {
 }
 
 /// What a search looks for: a digest (exactly, or by its first hex digits), or a part of an image
-/// reference, compared without regard to case.
+/// reference, compared without regard to case; nothing at all lists the most recently seen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImageQuery {
+    Recent,
     Digest(Digest),
     /// `sha256:` and at least 7 hex digits, as people copy them from logs.
     DigestPrefix(String),
@@ -64,26 +65,22 @@ pub enum ImageQuery {
 }
 
 impl ImageQuery {
-    /// `None` for a query with nothing to look for.
-    pub fn parse(q: &str) -> Option<Self> {
+    pub fn parse(q: &str) -> Self {
         let q = q.trim();
         if q.is_empty() {
-            return None;
+            return ImageQuery::Recent;
         }
         let hex = q.strip_prefix("sha256:").unwrap_or(q);
         let is_hex = hex.bytes().all(|b| b.is_ascii_hexdigit());
         if is_hex && hex.len() == 64 {
             if let Ok(d) = Digest::parse(&format!("sha256:{}", hex.to_ascii_lowercase())) {
-                return Some(ImageQuery::Digest(d));
+                return ImageQuery::Digest(d);
             }
         }
         if is_hex && hex.len() >= 7 && (q.starts_with("sha256:") || hex.len() >= 12) {
-            return Some(ImageQuery::DigestPrefix(format!(
-                "sha256:{}",
-                hex.to_ascii_lowercase()
-            )));
+            return ImageQuery::DigestPrefix(format!("sha256:{}", hex.to_ascii_lowercase()));
         }
-        Some(ImageQuery::Text(q.to_lowercase()))
+        ImageQuery::Text(q.to_lowercase())
     }
 }
 
@@ -92,6 +89,7 @@ impl ImageQuery {
 /// signing events' digest index per result.
 pub async fn search(pool: &PgPool, query: &ImageQuery) -> Result<Vec<ImageMatch>, ServiceError> {
     let (kind, needle) = match query {
+        ImageQuery::Recent => ("recent", String::new()),
         ImageQuery::Digest(d) => ("digest", d.as_str().to_owned()),
         ImageQuery::DigestPrefix(p) => ("prefix", p.clone()),
         ImageQuery::Text(t) => ("text", t.clone()),
@@ -107,6 +105,7 @@ pub async fn search(pool: &PgPool, query: &ImageQuery) -> Result<Vec<ImageMatch>
                   WHERE CASE $1
                         WHEN 'digest' THEN digest = $2
                         WHEN 'prefix' THEN starts_with(digest, $2)
+                        WHEN 'recent' THEN true
                         ELSE strpos(lower(image), $2) > 0 END
                   GROUP BY repository, digest
                   ORDER BY max(last_seen) DESC, repository, digest
@@ -140,29 +139,23 @@ mod tests {
     fn a_query_is_a_digest_a_digest_prefix_or_words() {
         assert!(matches!(
             ImageQuery::parse(&format!("sha256:{HEX}")),
-            Some(ImageQuery::Digest(d)) if d.as_str() == format!("sha256:{HEX}")
+            ImageQuery::Digest(d) if d.as_str() == format!("sha256:{HEX}")
         ));
-        assert!(matches!(
-            ImageQuery::parse(HEX),
-            Some(ImageQuery::Digest(_))
-        ));
+        assert!(matches!(ImageQuery::parse(HEX), ImageQuery::Digest(_)));
         assert_eq!(
             ImageQuery::parse("sha256:0123ABC"),
-            Some(ImageQuery::DigestPrefix("sha256:0123abc".into()))
+            ImageQuery::DigestPrefix("sha256:0123abc".into())
         );
         assert_eq!(
             ImageQuery::parse("0123456789ab"),
-            Some(ImageQuery::DigestPrefix("sha256:0123456789ab".into()))
+            ImageQuery::DigestPrefix("sha256:0123456789ab".into())
         );
         // Short hex is as likely a word ("cafe", "dead", "beef") as a digest.
-        assert_eq!(
-            ImageQuery::parse("cafe"),
-            Some(ImageQuery::Text("cafe".into()))
-        );
+        assert_eq!(ImageQuery::parse("cafe"), ImageQuery::Text("cafe".into()));
         assert_eq!(
             ImageQuery::parse("  Team/App:1.2 "),
-            Some(ImageQuery::Text("team/app:1.2".into()))
+            ImageQuery::Text("team/app:1.2".into())
         );
-        assert_eq!(ImageQuery::parse("   "), None);
+        assert_eq!(ImageQuery::parse("   "), ImageQuery::Recent);
     }
 }

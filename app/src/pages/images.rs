@@ -47,11 +47,9 @@ pub fn ImagesPage() -> impl IntoView {
 
 #[component]
 fn Matches(r: ImageSearchView) -> impl IntoView {
-    if r.query.is_empty() {
-        return view! {
-            <p class="muted">"Search every image a cluster admitted or refused and every image a key signed."</p>
-        }
-        .into_any();
+    if r.matches.is_empty() && r.query.is_empty() {
+        return view! { <p class="muted" data-matches="0">"No image has been reported yet."</p> }
+            .into_any();
     }
     if r.matches.is_empty() {
         return view! { <p class="muted" data-matches="0">"No image matches " <code>{r.query}</code> "."</p> }
@@ -61,7 +59,9 @@ fn Matches(r: ImageSearchView) -> impl IntoView {
     view! {
         <section class="card">
             <p class="muted" data-matches=count.to_string()>
-                {if r.truncated {
+                {if r.query.is_empty() {
+                    format!("The {count} most recently seen digests. Search by digest or by a part of the reference.")
+                } else if r.truncated {
                     format!("The {count} most recently seen matches; narrow the search to see others.")
                 } else {
                     format!("{count} matching digests, most recently seen first.")

@@ -4,21 +4,15 @@ use crate::error::AppError;
 use crate::model::ImageSearchView;
 
 /// Images by digest (whole, or its first hex digits) or by a part of their reference
-/// (`registry.example.com/team/app`, `app:1.2`), most recently seen first. Every logged-in role
-/// may search.
+/// (`registry.example.com/team/app`, `app:1.2`), most recently seen first; an empty query lists
+/// the most recently seen images. Every logged-in role may search.
 #[server(prefix = "/ui", endpoint = "images/search")]
 pub async fn search_images(q: String) -> Result<ImageSearchView, AppError> {
     use crate::model::{time, ImageMatchView};
 
     crate::auth::require(domain::Role::Viewer).await?;
     let state = crate::auth::state()?;
-    let Some(query) = service::known_images::ImageQuery::parse(&q) else {
-        return Ok(ImageSearchView {
-            query: q,
-            matches: Vec::new(),
-            truncated: false,
-        });
-    };
+    let query = service::known_images::ImageQuery::parse(&q);
     let now = chrono::Utc::now();
     let matches = service::known_images::search(&state.pool, &query).await?;
     Ok(ImageSearchView {
