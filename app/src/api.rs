@@ -9,3 +9,4 @@ pub mod keys;
 pub mod overview;
 pub mod policies;
 pub mod rejections;
+pub mod trends;

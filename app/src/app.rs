@@ -6,12 +6,14 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
 use crate::components::layout::Layout;
+use crate::pages::trends::TrendsPage;
 use crate::pages::{
     account::AccountPage, admin::AdminPage, audit::AuditPage, keys::KeysPage, login::LoginPage,
     not_found::NotFound, overview::OverviewPage, planned::PlannedPage, policies::PoliciesPage,
-    rejection::RejectionPage,
+    rejection::RejectionPage, rejections::RejectionsPage,
 };
 use crate::pages::{image::ImagePage, images::ImagesPage, key::KeyPage};
+use leptos_router::SsrMode;
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -44,10 +46,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=LoginPage />
                 <ParentRoute path=path!("") view=Layout>
                     <Route path=path!("/") view=OverviewPage />
-                    <Route
-                        path=path!("/rejections")
-                        view=|| view! { <PlannedPage title="Rejections" what="Every rejected and warned admission, filterable, with the exact reason and the command that fixes it." /> }
-                    />
+                    <Route path=path!("/rejections") view=RejectionsPage />
                     <Route path=path!("/images") view=ImagesPage />
                     <Route path=path!("/images/:digest") view=ImagePage />
                     <Route path=path!("/rejections/:id") view=RejectionPage />
@@ -58,10 +57,9 @@ pub fn App() -> impl IntoView {
                         path=path!("/incidents")
                         view=|| view! { <PlannedPage title="Incidents" what="Guided playbooks for key compromise and revocation, with blast radius and propagation." /> }
                     />
-                    <Route
-                        path=path!("/trends")
-                        view=|| view! { <PlannedPage title="Trends" what="Success rates, rejections by reason, time to revoke, time to deploy and key hygiene over time." /> }
-                    />
+                    // Async: the whole page, charts included, arrives in the first response, so it
+                    // reads without JavaScript (streamed chunks would need a script to show).
+                    <Route path=path!("/trends") view=TrendsPage ssr=SsrMode::Async />
                     <Route
                         path=path!("/alerts")
                         view=|| view! { <PlannedPage title="Alerts" what="Anomalous signing, stale clusters and rejection storms, to acknowledge and act on." /> }

@@ -3,6 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+mod rejection_list;
+pub use rejection_list::*;
+mod trends;
+pub use trends::*;
 mod key_image;
 pub use key_image::*;
 
@@ -37,7 +41,21 @@ pub struct ClusterStatusView {
     pub last_report: String,
     pub last_report_ago: String,
     pub stale: bool,
+    /// Runs an older trust bundle than the newest published one (or has not said which).
+    pub bundle_behind: bool,
     pub counts: OutcomeCountsView,
+    /// Its most frequent refusal reasons in the period, with counts.
+    pub top_reasons: Vec<(String, i64)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpenIncidentView {
+    pub id: String,
+    pub title: String,
+    pub severity: String,
+    pub status: String,
+    pub commander: String,
+    pub opened_ago: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,6 +65,11 @@ pub struct OverviewView {
     pub clusters: Vec<ClusterStatusView>,
     pub top_reasons: Vec<(String, String, i64)>,
     pub keys_by_status: Vec<(String, i64)>,
+    pub newest_bundle: Option<i64>,
+    pub stale_after: String,
+    pub open_incidents: Vec<OpenIncidentView>,
+    /// Alerts nobody has acknowledged yet.
+    pub open_alerts: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -244,6 +267,19 @@ pub struct RejectionView {
     pub observed: String,
     pub received: String,
     pub related: Vec<RelatedRejectionView>,
+    /// The fix the verifier proposed when it refused, one command or step per entry.
+    pub remediation: Vec<String>,
+    /// The admission judged again now, against the current bundle.
+    pub now: Option<AdviceView>,
+}
+
+/// A recorded refusal judged again against the current trust bundle and recorded signatures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdviceView {
+    pub bundle_version: u64,
+    pub admitted_now: bool,
+    pub summary: String,
+    pub remediation: Vec<String>,
 }
 
 #[cfg(feature = "ssr")]

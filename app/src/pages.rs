@@ -11,3 +11,5 @@ pub mod overview;
 pub mod planned;
 pub mod policies;
 pub mod rejection;
+pub mod rejections;
+pub mod trends;

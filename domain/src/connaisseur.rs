@@ -100,6 +100,7 @@ impl ConnaisseurAlert {
                 policy: None,
                 message: Some(message.clone()),
                 checks: None,
+                remediation: Vec::new(),
                 keys: vec![],
                 observed_at: Some(observed.clone()),
             })

@@ -166,6 +166,7 @@ fn read_report(
             }),
             message: (!message.is_empty()).then_some(message),
             checks: None,
+            remediation: Vec::new(),
             keys: vec![],
             observed_at: Some(observed),
         });

@@ -23,6 +23,8 @@ pub struct VerificationEvent {
     pub policy: Option<String>,
     pub message: Option<String>,
     pub checks: serde_json::Value,
+    /// How to fix a refusal, one line per step; empty when the engine did not say.
+    pub remediation: Vec<String>,
     pub keys: Vec<KeyFingerprint>,
     pub observed_at: DateTime<Utc>,
 }

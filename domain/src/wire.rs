@@ -20,6 +20,8 @@ pub const MAX_SHORT_TEXT: usize = 253;
 pub const MAX_MESSAGE: usize = 16 * 1024;
 pub const MAX_CHECKS_JSON: usize = 64 * 1024;
 pub const MAX_KEYS: usize = 32;
+pub const MAX_REMEDIATION_STEPS: usize = 16;
+pub const MAX_REMEDIATION_STEP: usize = 2048;
 pub const MAX_SIGNATURE_BYTES: usize = 64 * 1024;
 
 /// An event id derived from what identifies an event in a source that has no ids of its own
@@ -87,6 +89,9 @@ pub struct RawVerificationEvent {
     pub policy: Option<String>,
     pub message: Option<String>,
     pub checks: Option<serde_json::Value>,
+    /// How to fix a refusal, one command or step per entry (Trustwatch's verifier fills it).
+    #[serde(default)]
+    pub remediation: Vec<String>,
     #[serde(default)]
     pub keys: Vec<String>,
     pub observed_at: Option<String>,
@@ -242,6 +247,20 @@ impl RawVerificationEvent {
                 KeyFingerprint::parse(k).map_err(|e| FieldError::new(format!("keys[{i}]"), e.0))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        if self.remediation.len() > MAX_REMEDIATION_STEPS {
+            return Err(FieldError::new(
+                "remediation",
+                format!("lists more than {MAX_REMEDIATION_STEPS} steps"),
+            ));
+        }
+        for (i, step) in self.remediation.iter().enumerate() {
+            if step.len() > MAX_REMEDIATION_STEP || step.contains('\n') {
+                return Err(FieldError::new(
+                    format!("remediation[{i}]"),
+                    format!("must be one line of at most {MAX_REMEDIATION_STEP} bytes"),
+                ));
+            }
+        }
         let observed_at = time(
             "observed_at",
             required("observed_at", &self.observed_at)?,
@@ -267,6 +286,7 @@ impl RawVerificationEvent {
             policy: optional_short("policy", &self.policy)?,
             message,
             checks,
+            remediation: self.remediation.clone(),
             keys,
             observed_at,
         })
@@ -342,6 +362,7 @@ impl RawAdmissionMessage {
             policy: pick(&self.policy, c.policy.clone()),
             message: Some(message.to_owned()),
             checks: Some(checks),
+            remediation: Vec::new(),
             keys: vec![],
             observed_at: self.observed_at.clone(),
         }

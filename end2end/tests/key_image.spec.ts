@@ -1,7 +1,6 @@
 import { expect, test, type Page } from "@playwright/test";
 
-const email = process.env.E2E_ADMIN_EMAIL ?? "admin@example.org";
-const password = process.env.E2E_ADMIN_PASSWORD ?? "";
+import { logInAs, screenshot } from "./support";
 
 // Errors the browser logs (a failed hydration among them) and failed requests, collected for
 // the test's end. The site has no favicon; the browser's request for one is not the page's.
@@ -17,24 +16,17 @@ function consoleErrors(page: Page): string[] {
   return errors;
 }
 
-async function logIn(page: Page) {
-  await page.goto("/login");
-  await page.getByLabel("E-mail").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Log in" }).click();
-  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
-}
-
 test("from the key inventory to a key's usage and signed images, and on to an image", async ({ page }) => {
   const errors = consoleErrors(page);
-  await logIn(page);
+  // A viewer: reading keys and images needs no more.
+  await logInAs(page, "viewer");
   await page.goto("/keys");
   // The demo's release key has signed in the last days and is trusted by the demo's policies.
   const row = page.locator('tr[data-key="ci-release"]');
   await expect(row).toContainText("platform");
   await expect(row).toContainText(/(\d+ (min|h|days) ago|just now)/);
   await expect(row.locator("ul.trusted-by li").first()).toBeVisible();
-  await page.screenshot({ path: "test-results/screenshots/keys.png", fullPage: true });
+  await screenshot(page, "keys");
 
   await row.getByRole("link", { name: "ci-release", exact: true }).click();
   await expect(page).toHaveURL(/\/keys\/sha256:[0-9a-f]{64}$/);
@@ -45,7 +37,7 @@ test("from the key inventory to a key's usage and signed images, and on to an im
   await expect(page.locator("table.signers tbody tr").first()).toContainText("runner-");
   const signed = page.locator("table.signed-images tbody tr");
   await expect(signed.first()).toBeVisible();
-  await page.screenshot({ path: "test-results/screenshots/key.png", fullPage: true });
+  await screenshot(page, "key");
   await page.locator(".usage-chart").screenshot({ path: "test-results/screenshots/key-usage.png" });
 
   const digest = await signed.first().getAttribute("data-digest");
@@ -56,7 +48,7 @@ test("from the key inventory to a key's usage and signed images, and on to an im
   await expect(page.locator('table.signatures tr[data-key="ci-release"]')).toBeVisible();
   await expect(page.getByRole("heading", { name: "Where it runs or was refused" })).toBeVisible();
   await expect(page.getByRole("heading", { name: "Verification history" })).toBeVisible();
-  await page.screenshot({ path: "test-results/screenshots/image.png", fullPage: true });
+  await screenshot(page, "image");
 
   // Back to the key through the signature's link.
   await page.locator('table.signatures tr[data-key="ci-release"]').getByRole("link", { name: "ci-release" }).click();
@@ -66,7 +58,7 @@ test("from the key inventory to a key's usage and signed images, and on to an im
 
 test("an image is found by a part of its reference", async ({ page }) => {
   const errors = consoleErrors(page);
-  await logIn(page);
+  await logInAs(page, "developer");
   await page.goto("/images");
   // Before any search: the most recently seen images.
   await expect(page.locator("[data-matches]")).toContainText("most recently seen digests");
@@ -75,7 +67,7 @@ test("an image is found by a part of its reference", async ({ page }) => {
   await expect(page).toHaveURL(/\/images\?q=registry\.example\.com%2F$/);
   const matches = page.locator("table.image-matches tbody tr");
   await expect(matches.first()).toBeVisible();
-  await page.screenshot({ path: "test-results/screenshots/images.png", fullPage: true });
+  await screenshot(page, "images");
   await matches.first().locator("a").first().click();
   await expect(page).toHaveURL(/\/images\/sha256:[0-9a-f]{64}$/);
   await expect(page.getByRole("heading", { name: "Verification history" })).toBeVisible();

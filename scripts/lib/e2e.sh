@@ -19,12 +19,19 @@ run_end_to_end() {
   # One database per checkout, so two checkouts on one machine do not drop each other's.
   e2e_url="$(fresh_database_url "$DATABASE_URL" "trustwatch_e2e_$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1)")"
   export E2E_ADMIN_EMAIL="admin@example.org" E2E_ADMIN_PASSWORD="e2e-admin-password-1"
+  export E2E_USER_PASSWORD="e2e-user-password-1"
   port=$((3100 + RANDOM % 500))
   while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
   export E2E_BASE_URL="http://127.0.0.1:$port"
   (
     export DATABASE_URL="$e2e_url" TRUSTWATCH_LISTEN="127.0.0.1:$port" TRUSTWATCH_SITE_ROOT="$SITE_ROOT"
     TRUSTWATCH_ADMIN_EMAIL="$E2E_ADMIN_EMAIL" TRUSTWATCH_ADMIN_PASSWORD="$E2E_ADMIN_PASSWORD" "$bin" admin bootstrap
+    # One person per role (end2end/tests/support.ts logs in as them): <role>@example.org, plus a
+    # second security engineer for two-person approvals.
+    local who
+    for who in developer:developer security:security security2:security viewer:viewer auditor:auditor; do
+      printf '%s\n' "$E2E_USER_PASSWORD" | "$bin" admin create-user --email "${who%%:*}@example.org" --role "${who#*:}" >/dev/null
+    done
     "$bin" demo
   )
   mkdir -p "$ROOT/target"

@@ -4,6 +4,7 @@
 mod admin;
 mod bench;
 mod bench_admission;
+mod bench_pages;
 mod bundle;
 mod demo;
 mod generate_key_pair;

@@ -3,6 +3,7 @@
 
 pub mod bundle_key;
 pub mod cli;
+pub mod instruments;
 pub mod middleware;
 pub mod router;
 pub mod routes;

@@ -4,3 +4,4 @@ pub mod client_ip;
 pub mod health;
 pub mod login;
 pub mod metrics;
+pub mod trends_csv;

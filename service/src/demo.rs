@@ -322,6 +322,14 @@ pub async fn load(
         .count();
     report.bundle_version = applied.bundle_version;
 
+    // Each team deploys into a namespace named after it.
+    let mut teams: Vec<&str> = REPOSITORIES.iter().map(|(_, team, _, _)| *team).collect();
+    teams.sort();
+    teams.dedup();
+    for team in teams {
+        crate::teams::set_namespaces(pool, &actor, team, &[team.to_owned()]).await?;
+    }
+
     let fingerprint_of = |name: &str| {
         signers
             .iter()
@@ -595,6 +603,22 @@ fn admission(
     } else {
         json!([])
     };
+    // What Trustwatch's verifier proposes for its own refusals (the real one derives it from the
+    // policy; the demo names the release's usual signer).
+    let remediation = if spec.engine == Engine::Trustwatch && reason != ReasonCode::Admitted {
+        let signer = release
+            .signed_by
+            .first()
+            .map(String::as_str)
+            .unwrap_or("ci-release");
+        vec![format!(
+            "trustwatch sign --key {signer}.key {}@{}",
+            release.image.name(),
+            release.digest.as_str()
+        )]
+    } else {
+        Vec::new()
+    };
     Ok(VerificationEvent {
         id: random_id(rng),
         cluster: spec.name.into(),
@@ -609,6 +633,7 @@ fn admission(
         policy: Some(policy.into()),
         message,
         checks,
+        remediation,
         keys,
         observed_at,
     })

@@ -165,6 +165,7 @@ async fn insert_verification_events(
     let mut policy = Vec::with_capacity(n);
     let mut message = Vec::with_capacity(n);
     let mut checks = Vec::with_capacity(n);
+    let mut remediation = Vec::with_capacity(n);
     let mut keys = Vec::with_capacity(n);
     let mut observed = Vec::with_capacity(n);
     for (e, checks_json) in events {
@@ -182,6 +183,8 @@ async fn insert_verification_events(
         policy.push(e.policy.as_deref());
         message.push(e.message.as_deref());
         checks.push(checks_json.as_ref());
+        // Steps are single lines (checked by the wire validation), so newlines join them.
+        remediation.push((!e.remediation.is_empty()).then(|| e.remediation.join("\n")));
         // Fingerprints hold no commas, so a joined string stands in for the ragged text[][] that
         // UNNEST cannot take.
         keys.push(
@@ -193,9 +196,10 @@ async fn insert_verification_events(
         );
         observed.push(e.observed_at);
     }
-    // One statement stores the new events and adds them to the hourly rollup and the known
-    // images: only the rows that were new are counted, and summary rows are updated in a
-    // fixed order so concurrent batches cannot deadlock. `OFFSET 0` keeps the duplicate check a
+    // One statement stores the new events, adds them to the hourly rollup, records repositories
+    // never seen before (for the Rejections page's image search) and keeps the known images (for
+    // the Images search): only the rows that were new are counted, and summary rows are written
+    // in a fixed order so concurrent batches cannot deadlock. `OFFSET 0` keeps the duplicate check a
     // primary-key probe per row: without it the planner turns it into a hash anti-join over the
     // whole month's partition once a batch has a few hundred rows and the month a few hundred
     // thousand (measured in docs/benchmarks.md), a full scan per batch, compiled with JIT.
@@ -203,16 +207,17 @@ async fn insert_verification_events(
         "WITH inserted AS (
          INSERT INTO verification_events
              (id, cluster_id, namespace, workload_kind, workload_name, image, repository, digest,
-              outcome, reason, engine, policy, message, checks, key_fingerprints, observed_at, received_at)
+              outcome, reason, engine, policy, message, checks, key_fingerprints, observed_at,
+              received_at, remediation)
          SELECT id, cluster_id, namespace, kind, workload, image, repository, digest, outcome, reason,
                 engine, policy, message, checks::jsonb,
                 CASE WHEN keys = '' THEN '{}'::text[] ELSE string_to_array(keys, ',') END,
-                observed_at, $17
+                observed_at, $17, remediation
            FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[],
                        $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
-                       $13::text[], $14::text[], $15::text[], $16::timestamptz[])
+                       $13::text[], $14::text[], $15::text[], $16::timestamptz[], $19::text[])
                 AS t(id, cluster_id, namespace, kind, workload, image, repository, digest, outcome,
-                     reason, engine, policy, message, checks, keys, observed_at)
+                     reason, engine, policy, message, checks, keys, observed_at, remediation)
           WHERE NOT EXISTS (SELECT 1 FROM verification_events v
                              WHERE v.id = t.id AND v.observed_at = t.observed_at OFFSET 0)
          RETURNING observed_at, cluster_id, outcome, reason, engine, digest, repository, namespace,
@@ -223,6 +228,11 @@ async fn insert_verification_events(
            FROM inserted GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
          ON CONFLICT (hour, cluster_id, outcome, reason, engine, shard)
          DO UPDATE SET events = verification_hourly.events + EXCLUDED.events
+         RETURNING 1
+         ), repositories AS (
+         INSERT INTO image_repositories (repository, first_seen)
+         SELECT repository, min(observed_at) FROM inserted GROUP BY 1 ORDER BY 1
+         ON CONFLICT (repository) DO NOTHING
          RETURNING 1
          ), seen AS (
          SELECT image, repository, digest, observed_at AS at FROM inserted
@@ -249,6 +259,7 @@ async fn insert_verification_events(
     .bind(&observed)
     .bind(received_at)
     .bind(rollup_shard())
+    .bind(&remediation)
     .fetch_one(&mut *tx)
     .await?;
 
@@ -285,7 +296,8 @@ pub async fn record_signing_events(
     let payload: Vec<Option<Vec<u8>>> = events.iter().map(|e| e.payload.clone()).collect();
     let signature: Vec<Option<Vec<u8>>> = events.iter().map(|e| e.signature.clone()).collect();
     let claimed: Vec<Option<DateTime<Utc>>> = events.iter().map(|e| e.claimed_at).collect();
-    // The new events and the known images they name, in one statement.
+    // The new events, the repositories never seen before and the known images, in one
+    // statement.
     let inserted: i64 = sqlx::query_scalar(concat!(
         "WITH inserted AS (
          INSERT INTO signing_events (id, key_fingerprint, image, repository, digest, signer_identity,
@@ -294,6 +306,11 @@ pub async fn record_signing_events(
                                    $6::text[], $7::text[], $8::bytea[], $9::bytea[], $10::timestamptz[])
          ON CONFLICT (id) DO NOTHING
          RETURNING image, repository, digest, recorded_at
+         ), repositories AS (
+         INSERT INTO image_repositories (repository, first_seen)
+         SELECT DISTINCT repository, $11 FROM inserted ORDER BY 1
+         ON CONFLICT (repository) DO NOTHING
+         RETURNING 1
          ), seen AS (
          SELECT image, repository, digest, recorded_at AS at FROM inserted
          ), known AS (",

@@ -5,6 +5,7 @@
 
 pub mod actor;
 pub mod audit;
+pub mod charts;
 pub mod clusters;
 pub mod db;
 pub mod demo;
@@ -23,7 +24,9 @@ pub mod password;
 pub mod policies;
 pub mod registry;
 pub mod rejections;
+pub mod teams;
 pub mod tokens;
+pub mod trends;
 pub mod trust_bundle;
 pub mod users;
 pub mod verifier;

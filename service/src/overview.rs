@@ -29,13 +29,29 @@ pub struct ClusterStatus {
     pub error: i64,
 }
 
+/// An incident that is not closed yet, for the banner on top of the Overview.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct OpenIncident {
+    pub id: uuid::Uuid,
+    pub title: String,
+    pub severity: String,
+    pub status: String,
+    pub commander: String,
+    pub opened_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Overview {
     pub since: DateTime<Utc>,
     pub totals: OutcomeCounts,
     pub clusters: Vec<ClusterStatus>,
+    /// The three most frequent refusal reasons of each cluster, by cluster name.
+    pub cluster_reasons: std::collections::HashMap<String, Vec<(String, i64)>>,
     pub top_reasons: Vec<(String, i64)>,
     pub keys_by_status: Vec<(String, i64)>,
+    /// The newest published trust-bundle version, which every cluster should run.
+    pub newest_bundle: Option<i64>,
+    pub open_incidents: Vec<OpenIncident>,
 }
 
 /// Everything the Overview shows, for the last 24 hours (whole hours, this one included).
@@ -79,6 +95,33 @@ pub async fn load(pool: &PgPool, now: DateTime<Utc>) -> Result<Overview, Service
     .bind(now)
     .fetch_all(pool)
     .await?;
+    let per_cluster: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT c.name, h.reason, sum(h.events)::bigint
+           FROM verification_hourly h JOIN clusters c ON c.id = h.cluster_id
+          WHERE h.hour >= $1 AND h.hour <= $2 AND h.outcome <> 'admitted'
+          GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2",
+    )
+    .bind(since)
+    .bind(now)
+    .fetch_all(pool)
+    .await?;
+    let mut cluster_reasons: std::collections::HashMap<String, Vec<(String, i64)>> =
+        std::collections::HashMap::new();
+    for (cluster, reason, n) in per_cluster {
+        let reasons = cluster_reasons.entry(cluster).or_default();
+        if reasons.len() < 3 {
+            reasons.push((reason, n));
+        }
+    }
+    let newest_bundle: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM trust_bundles")
+        .fetch_one(pool)
+        .await?;
+    let open_incidents: Vec<OpenIncident> = sqlx::query_as(
+        "SELECT id, title, severity, status, commander, opened_at FROM incidents
+          WHERE status <> 'closed' ORDER BY opened_at DESC LIMIT 10",
+    )
+    .fetch_all(pool)
+    .await?;
     let keys_by_status: Vec<(String, i64)> =
         sqlx::query_as("SELECT status, count(*) FROM keys GROUP BY status ORDER BY status")
             .fetch_all(pool)
@@ -87,7 +130,10 @@ pub async fn load(pool: &PgPool, now: DateTime<Utc>) -> Result<Overview, Service
         since,
         totals,
         clusters,
+        cluster_reasons,
         top_reasons,
         keys_by_status,
+        newest_bundle,
+        open_incidents,
     })
 }

@@ -8,6 +8,11 @@ use uuid::Uuid;
 
 use crate::ServiceError;
 
+mod advice;
+mod list;
+pub use advice::{advise, Advice};
+pub use list::*;
+
 /// How many other refusals of the same digest the page lists.
 const RELATED_LIMIT: i64 = 20;
 
@@ -26,6 +31,8 @@ pub struct Rejection {
     pub policy: Option<String>,
     pub message: Option<String>,
     pub checks: serde_json::Value,
+    /// The fix the verifier proposed, one step per line; `None` from other engines.
+    pub remediation: Option<String>,
     pub key_fingerprints: Vec<String>,
     pub observed_at: DateTime<Utc>,
     pub received_at: DateTime<Utc>,
@@ -49,7 +56,7 @@ pub async fn get(
 ) -> Result<Option<(Rejection, Vec<RelatedRejection>)>, ServiceError> {
     let event: Option<Rejection> = sqlx::query_as(
         "SELECT e.id, c.name AS cluster, e.namespace, e.workload_kind, e.workload_name, e.image,
-                e.digest, e.outcome, e.reason, e.engine, e.policy, e.message, e.checks,
+                e.digest, e.outcome, e.reason, e.engine, e.policy, e.message, e.checks, e.remediation,
                 e.key_fingerprints, e.observed_at, e.received_at
            FROM verification_events e JOIN clusters c ON c.id = e.cluster_id
           WHERE e.id = $1

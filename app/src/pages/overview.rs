@@ -32,8 +32,38 @@ fn OverviewBody(o: OverviewView) -> impl IntoView {
         "–".into()
     };
     let stale = o.clusters.iter().filter(|c| c.stale).count();
+    let behind = o.clusters.iter().filter(|c| c.bundle_behind).count();
+    let newest = o.newest_bundle;
+    let incidents = (!o.open_incidents.is_empty()).then(|| {
+        view! {
+            <section class="notice error" role="alert" data-open-incidents=o.open_incidents.len()>
+                <strong>{format!("{} open incident(s)", o.open_incidents.len())}</strong>
+                <ul>
+                    {o.open_incidents.clone().into_iter().map(|i| view! {
+                        <li>
+                            <a href=format!("/incidents/{}", i.id)>{i.title}</a>
+                            {format!(" — {} severity, {}, commander {}, opened {}", i.severity, i.status, i.commander, i.opened_ago)}
+                        </li>
+                    }).collect_view()}
+                </ul>
+            </section>
+        }
+    });
+    let alerts = (o.open_alerts > 0).then(|| {
+        view! {
+            <p class="notice warn" role="status" data-open-alerts=o.open_alerts>
+                <a href="/alerts">{format!("{} alert(s) not acknowledged", o.open_alerts)}</a>
+            </p>
+        }
+    });
     view! {
-        <p class="muted">"Admissions since " {o.since.clone()} "."</p>
+        {incidents}
+        {alerts}
+        <p class="muted">
+            "Admissions since " {o.since.clone()} ". A cluster is stale after " {o.stale_after.clone()}
+            " without a report. Newest trust bundle: "
+            {newest.map(|v| format!("v{v}")).unwrap_or_else(|| "none published".into())} "."
+        </p>
         <section class="stats" aria-label="Admissions in the last 24 hours">
             <Stat label="Admitted" value=t.admitted.to_string() class="ok" />
             <Stat label="Rejected" value=t.rejected.to_string() class="bad" />
@@ -44,6 +74,11 @@ fn OverviewBody(o: OverviewView) -> impl IntoView {
                 label="Stale clusters"
                 value=stale.to_string()
                 class={ if stale > 0 { "bad" } else { "ok" } }
+            />
+            <Stat
+                label="On an older bundle"
+                value=behind.to_string()
+                class={ if behind > 0 { "warn" } else { "ok" } }
             />
         </section>
         <section class="card">
@@ -62,6 +97,7 @@ fn OverviewBody(o: OverviewView) -> impl IntoView {
                             <th class="num">"Rejected"</th>
                             <th class="num">"Warned"</th>
                             <th class="num">"Errors"</th>
+                            <th>"Top reasons"</th>
                         </tr>
                     </thead>
                     <tbody>
@@ -127,6 +163,7 @@ fn Stat(label: &'static str, value: String, class: &'static str) -> impl IntoVie
 fn ClusterRow(c: ClusterStatusView) -> impl IntoView {
     let report_class = if c.stale { "stale" } else { "" };
     let name = c.name.clone();
+    let name_for_link = crate::model::percent_encode(&c.name);
     view! {
         <tr data-cluster=name>
             <td>
@@ -135,7 +172,10 @@ fn ClusterRow(c: ClusterStatusView) -> impl IntoView {
             <td>{c.environment}</td>
             <td>{c.engine}</td>
             <td>{c.enforcement_mode}</td>
-            <td>{c.bundle_version.map(|v| format!("v{v}")).unwrap_or_else(|| "–".into())}</td>
+            <td class:stale=c.bundle_behind title=if c.bundle_behind { "older than the newest published bundle" } else { "" }>
+                {c.bundle_version.map(|v| format!("v{v}")).unwrap_or_else(|| "–".into())}
+                {c.bundle_behind.then_some(" · behind")}
+            </td>
             <td class=report_class title=c.last_report>
                 {c.last_report_ago}
                 {c.stale.then_some(" · stale")}
@@ -144,6 +184,17 @@ fn ClusterRow(c: ClusterStatusView) -> impl IntoView {
             <td class="num">{c.counts.rejected}</td>
             <td class="num">{c.counts.warned}</td>
             <td class="num">{c.counts.error}</td>
+            <td>
+                {c.top_reasons
+                    .into_iter()
+                    .map(|(reason, n)| view! {
+                        <a href=format!("/rejections?cluster={}&reason={reason}&range=24h", name_for_link) class="reason-link">
+                            <code>{reason.clone()}</code> " " {n}
+                        </a>
+                        " "
+                    })
+                    .collect_view()}
+            </td>
         </tr>
     }
 }

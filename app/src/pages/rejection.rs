@@ -4,7 +4,7 @@ use leptos_router::hooks::use_params_map;
 
 use crate::api::rejections::get_rejection;
 use crate::components::error_box::ErrorBox;
-use crate::model::{CheckView, RejectionView};
+use crate::model::{AdviceView, CheckView, RejectionView};
 
 /// One refused or warned admission, explained: the page the admission webhook's message links
 /// to. What was refused and where, the reason in a sentence, the checks as a tree, the other
@@ -50,6 +50,7 @@ fn Detail(r: RejectionView) -> impl IntoView {
                 <dd>{if r.keys.is_empty() { "none".into() } else { r.keys.join(", ") }}</dd>
             </dl>
         </section>
+        <Fix remediation=r.remediation now=r.now />
         <section class="card">
             <h2>"Checks"</h2>
             {(r.checks.is_empty() && r.raw_checks.is_none())
@@ -77,6 +78,49 @@ fn Detail(r: RejectionView) -> impl IntoView {
                 }
                     .into_any()
             }}
+        </section>
+    }
+}
+
+/// How to fix it: the verifier's own remediation when it refused, and the refusal judged again
+/// against today's policies and recorded signatures (which is all another engine's refusal gets).
+#[component]
+fn Fix(remediation: Vec<String>, now: Option<AdviceView>) -> impl IntoView {
+    let recorded = (!remediation.is_empty()).then(|| {
+        view! {
+            <p>"The verifier proposed, when it refused:"</p>
+            <ol class="remediation" data-remediation="recorded">
+                {remediation.into_iter().map(|step| view! { <li><code>{step}</code></li> }).collect_view()}
+            </ol>
+        }
+    });
+    let now = match now {
+        None => view! { <p class="muted">"No trust bundle is published yet, so it cannot be judged again."</p> }.into_any(),
+        Some(a) if a.admitted_now => view! {
+            <p class="notice ok" data-now="admitted">
+                "Judged again now (trust bundle v" {a.bundle_version} ", signatures recorded by Trustwatch): it would be admitted. "
+                {a.summary}
+            </p>
+        }
+        .into_any(),
+        Some(a) => view! {
+            <p data-now="refused">
+                "Judged again now (trust bundle v" {a.bundle_version} ", signatures recorded by Trustwatch; signatures only in the registry are not fetched for this page): "
+                {a.summary}
+            </p>
+            {(!a.remediation.is_empty()).then(|| view! {
+                <ol class="remediation" data-remediation="now">
+                    {a.remediation.into_iter().map(|step| view! { <li><code>{step}</code></li> }).collect_view()}
+                </ol>
+            })}
+        }
+        .into_any(),
+    };
+    view! {
+        <section class="card">
+            <h2>"How to fix it"</h2>
+            {recorded}
+            {now}
         </section>
     }
 }

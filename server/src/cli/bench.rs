@@ -15,6 +15,8 @@ pub enum BenchCommand {
     Ingest(IngestArgs),
     /// Admission reviews through `POST /k8s/admission`.
     Admission(super::bench_admission::AdmissionArgs),
+    /// Server renders of every page over a large history (`--load` fills the database first).
+    Pages(super::bench_pages::PagesArgs),
 }
 
 #[derive(Args)]
@@ -42,6 +44,7 @@ pub async fn run(settings: &crate::Settings, cmd: BenchCommand) -> anyhow::Resul
     match cmd {
         BenchCommand::Ingest(args) => ingest(args).await,
         BenchCommand::Admission(args) => super::bench_admission::run(settings, args).await,
+        BenchCommand::Pages(args) => super::bench_pages::run(settings, args).await,
     }
 }
 

@@ -94,7 +94,7 @@ impl AdmissionState {
 
 pub fn router(state: AdmissionState) -> Router {
     Router::new()
-        .route("/k8s/admission", post(review))
+        .route("/k8s/admission", post(timed_review))
         .with_state(state)
 }
 
@@ -137,6 +137,18 @@ async fn authenticate(
         )));
     }
     Ok(principal)
+}
+
+/// [`review`], its handling time recorded for `/metrics` whatever the answer.
+async fn timed_review(
+    state: State<AdmissionState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    let started = std::time::Instant::now();
+    let answer = review(state, headers, body).await;
+    crate::instruments::ADMISSION_REVIEW.observe(started.elapsed());
+    answer
 }
 
 async fn review(

@@ -13,6 +13,7 @@ mod policies;
 mod policy_reports;
 pub mod problem;
 mod signing_events;
+mod teams;
 mod trust_bundle;
 mod verification_events;
 
@@ -38,6 +39,8 @@ pub fn router() -> Router<AppState> {
         .route("/keys/{name}/status", put(keys::set_status))
         .route("/key-groups", get(key_groups::list))
         .route("/key-groups/{name}", put(key_groups::put))
+        .route("/teams", get(teams::list))
+        .route("/teams/{team}", put(teams::put))
         .route("/policies", get(policies::list))
         .route("/policies/apply", post(policies::apply))
         .route("/policies/export", get(policies::export))

@@ -106,3 +106,331 @@ async fn a_rejection_shows_its_checks_and_the_other_refusals_of_its_digest(pool:
         .await;
     assert_eq!(res.status(), 401, "only people who are logged in");
 }
+
+/// A refusal (or, with `outcome`, any outcome) of `image` in `namespace`, observed `age` ago.
+fn event(
+    image: &str,
+    namespace: &str,
+    outcome: &str,
+    reason: &str,
+    age: chrono::Duration,
+) -> Value {
+    let digest = format!("sha256:{}", hex_of(image));
+    json!({
+        "id": uuid::Uuid::new_v4().to_string(), "namespace": namespace,
+        "workload": {"kind": "Deployment", "name": "api"}, "image": image, "digest": digest,
+        "outcome": outcome, "reason": if outcome == "admitted" { "admitted" } else { reason },
+        "engine": "kyverno", "observed_at": (chrono::Utc::now() - age).to_rfc3339(),
+    })
+}
+
+/// A stable 64-hex-digit digest per image, so one image has one digest.
+fn hex_of(image: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    image.split(':').next().hash(&mut h);
+    format!("{:016x}", h.finish()).repeat(4)
+}
+
+/// Walks every page of the list for `query` (form fields of `RejectionQuery`), checking that the
+/// order is strictly newest first across pages, and returns the rows.
+async fn walk(app: &crate::helpers::TestApp, client: &reqwest::Client, query: &str) -> Vec<Value> {
+    let mut rows: Vec<Value> = Vec::new();
+    let mut after: Option<String> = None;
+    for _ in 0..100 {
+        let mut body = query.to_owned();
+        if let Some(a) = &after {
+            body.push_str(&format!("&query[after]={}", urlencode(a)));
+        }
+        let res = app.server_fn(client, "rejections/list", &body).await;
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        assert_eq!(status, 200, "{query}: {text}");
+        let page: Value = serde_json::from_str(&text).unwrap();
+        rows.extend(page["rows"].as_array().unwrap().iter().cloned());
+        match page["next"].as_str() {
+            Some(n) => {
+                assert_eq!(
+                    page["rows"].as_array().unwrap().len(),
+                    50,
+                    "only a full page has a next one"
+                );
+                after = Some(n.to_owned());
+            }
+            None => break,
+        }
+    }
+    let mut ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), rows.len(), "no row appears on two pages");
+    rows
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[sqlx::test(migrator = "service::MIGRATOR")]
+async fn the_rejections_list_filters_and_pages_by_keyset(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let eu = app.cluster_token("prod-eu-1").await;
+    let dev = app.cluster_token("dev-1").await;
+    let day = chrono::Duration::days(1);
+    let min = chrono::Duration::minutes(1);
+    let api = "registry.example.com/payments/api";
+    let web = "registry.example.com/web/frontend";
+
+    // prod-eu-1: 120 refusals of payments/api (two tags), 20 admissions, 5 refusals 10 days old.
+    let mut batch = Vec::new();
+    for i in 0..120 {
+        let tag = if i % 2 == 0 { "1.0" } else { "2.0" };
+        // Pairs share a timestamp: the keyset must break ties by id.
+        batch.push(event(
+            &format!("{api}:{tag}"),
+            "payments",
+            "rejected",
+            "unsigned",
+            min * (i / 2),
+        ));
+    }
+    for i in 0..20 {
+        batch.push(event(
+            &format!("{api}:1.0"),
+            "payments",
+            "admitted",
+            "",
+            min * i,
+        ));
+    }
+    for i in 0..5 {
+        batch.push(event(
+            &format!("{api}:0.9"),
+            "payments",
+            "rejected",
+            "key_revoked",
+            day * 10 + min * i,
+        ));
+    }
+    let res = app
+        .post_json(
+            "/api/v1/verification-events",
+            &eu,
+            &json!({"events": batch}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    // dev-1: 30 warnings about web/frontend.
+    let batch: Vec<Value> = (0..30)
+        .map(|i| {
+            event(
+                &format!("{web}:3.1"),
+                "web",
+                "warned",
+                "threshold_not_met",
+                min * i,
+            )
+        })
+        .collect();
+    let res = app
+        .post_json(
+            "/api/v1/verification-events",
+            &dev,
+            &json!({"events": batch}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    sqlx::query("UPDATE clusters SET environment = CASE name WHEN 'dev-1' THEN 'development' ELSE 'production' END")
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    let viewer = app.logged_in("dev@example.com", Role::Viewer).await;
+    // Everything of the last 7 days that was not admitted, newest first, over four pages.
+    let all = walk(&app, &viewer, "query[range]=7d").await;
+    assert_eq!(all.len(), 150);
+    assert!(all.iter().all(|r| r["outcome"] != "admitted"));
+    // The ten-day-old refusals are in the 30-day range only.
+    assert_eq!(walk(&app, &viewer, "query[range]=30d").await.len(), 155);
+    // Default range is 7 days.
+    assert_eq!(walk(&app, &viewer, "").await.len(), 150);
+
+    // Image: a substring of the repository, then narrowed by a tag, then a digest.
+    let rows = walk(&app, &viewer, "query[image]=payments%2Fap").await;
+    assert_eq!(rows.len(), 120);
+    assert!(rows
+        .iter()
+        .all(|r| r["image"].as_str().unwrap().starts_with(api)));
+    assert_eq!(
+        walk(&app, &viewer, "query[image]=payments%2Fapi%3A2.0")
+            .await
+            .len(),
+        60
+    );
+    let digest = format!("sha256:{}", hex_of(web));
+    assert_eq!(
+        walk(
+            &app,
+            &viewer,
+            &format!("query[image]={}", urlencode(&digest))
+        )
+        .await
+        .len(),
+        30
+    );
+    assert_eq!(
+        walk(&app, &viewer, "query[image]=nothing-like-this")
+            .await
+            .len(),
+        0
+    );
+
+    // Cluster, environment, outcome, reason, engine.
+    assert_eq!(walk(&app, &viewer, "query[cluster]=dev-1").await.len(), 30);
+    assert_eq!(
+        walk(&app, &viewer, "query[environment]=production")
+            .await
+            .len(),
+        120
+    );
+    assert_eq!(walk(&app, &viewer, "query[outcome]=warned").await.len(), 30);
+    assert_eq!(
+        walk(&app, &viewer, "query[reason]=key_revoked&query[range]=30d")
+            .await
+            .len(),
+        5
+    );
+    assert_eq!(
+        walk(&app, &viewer, "query[engine]=trustwatch").await.len(),
+        0
+    );
+    assert_eq!(
+        walk(&app, &viewer, "query[cluster]=dev-1&query[reason]=unsigned")
+            .await
+            .len(),
+        0
+    );
+
+    // Team: namespaces set by an admin token through the API, then filtered on.
+    let admin = app
+        .token("gitops", &[domain::TokenScope::Admin], None, false)
+        .await;
+    let res = reqwest::Client::new()
+        .put(app.url("/api/v1/teams/payments-team"))
+        .bearer_auth(&admin)
+        .json(&json!({"namespaces": ["payments"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let teams: Value = res.json().await.unwrap();
+    assert_eq!(teams, json!({"payments-team": ["payments"]}));
+    assert!(app.has_audit("team.namespaces_set", "payments-team").await);
+    assert_eq!(
+        walk(&app, &viewer, "query[team]=payments-team").await.len(),
+        120
+    );
+    assert_eq!(
+        walk(
+            &app,
+            &viewer,
+            "query[team]=payments-team&query[namespace]=web"
+        )
+        .await
+        .len(),
+        0
+    );
+    let reporter_cannot = reqwest::Client::new()
+        .put(app.url("/api/v1/teams/x"))
+        .bearer_auth(&eu)
+        .json(&json!({"namespaces": ["web"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reporter_cannot.status(), 403, "only admin tokens set teams");
+
+    // Bad input is refused plainly; nobody without a session reads anything.
+    let res = app
+        .server_fn(&viewer, "rejections/list", "query[range]=1y")
+        .await;
+    assert_eq!(res.status(), 422);
+    let res = app
+        .server_fn(&viewer, "rejections/list", "query[after]=broken")
+        .await;
+    assert_eq!(res.status(), 422);
+    let res = app.server_fn(&browser(), "rejections/list", "").await;
+    assert_eq!(res.status(), 401);
+
+    // The page renders on the server with the filter applied and links each row.
+    let html = viewer
+        .get(app.url("/rejections?cluster=dev-1&reason=threshold_not_met"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("30 rejections in the last 7 days"), "{html}");
+    assert!(html.contains("href=\"/rejections/"), "{html}");
+    assert!(!html.contains("payments/api"), "filtered out");
+}
+
+#[sqlx::test(migrator = "service::MIGRATOR")]
+async fn a_refusal_shows_the_recorded_fix_and_is_judged_again_now(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let reporter = app.cluster_token("prod-eu-1").await;
+    let id = uuid::Uuid::now_v7().to_string();
+    let mut e = refusal(&id, json!([]));
+    e["remediation"] = json!([format!(
+        "trustwatch sign --key ci-release.key registry.example.com/payments/api@{D}"
+    )]);
+    let res = app
+        .post_json(
+            "/api/v1/verification-events",
+            &reporter,
+            &json!({"events": [e]}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let viewer = app.logged_in("dev@example.com", Role::Viewer).await;
+    let r: Value = app
+        .server_fn(&viewer, "rejections/get", &format!("id={id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        r["remediation"],
+        json!([format!(
+            "trustwatch sign --key ci-release.key registry.example.com/payments/api@{D}"
+        )])
+    );
+    // Judged again against the bundle published at start-up (no policies, default action).
+    let now = &r["now"];
+    assert!(now["bundle_version"].as_u64().unwrap() >= 1, "{now}");
+    assert!(
+        now["summary"].as_str().is_some_and(|s| !s.is_empty()),
+        "{now}"
+    );
+
+    // A multi-line step is refused, with the field named, and nothing of the batch is stored.
+    let mut bad = refusal(&uuid::Uuid::now_v7().to_string(), json!([]));
+    bad["remediation"] = json!(["one\ntwo"]);
+    let res = app
+        .post_json(
+            "/api/v1/verification-events",
+            &reporter,
+            &json!({"events": [bad]}),
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("remediation[0]"), "{body}");
+}

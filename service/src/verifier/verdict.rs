@@ -188,10 +188,31 @@ impl VerdictWithEvidence {
             policy,
             message: Some(message),
             checks: serde_json::Value::Null,
+            // Within the wire limits, so the event passes the same validation as any other.
+            remediation: self
+                .decision
+                .remediation
+                .iter()
+                .take(domain::wire::MAX_REMEDIATION_STEPS)
+                .map(|step| one_line(step, domain::wire::MAX_REMEDIATION_STEP))
+                .collect(),
             keys: self.keys.clone(),
             observed_at,
         }
     }
+}
+
+/// `text` on one line, cut at a character boundary to at most `max` bytes.
+fn one_line(text: &str, max: usize) -> String {
+    let mut line = text.replace(['\r', '\n'], " ");
+    if line.len() > max {
+        let mut end = max;
+        while !line.is_char_boundary(end) {
+            end -= 1;
+        }
+        line.truncate(end);
+    }
+    line
 }
 
 /// A decision's checks as the JSON text a verification event stores. A tree too large to store

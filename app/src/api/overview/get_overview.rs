@@ -10,7 +10,7 @@ pub async fn get_overview() -> Result<OverviewView, AppError> {
     crate::auth::require(domain::Role::Viewer).await?;
     let state = crate::auth::state()?;
     let now = chrono::Utc::now();
-    let o = service::overview::load(&state.pool, now).await?;
+    let mut o = service::overview::load(&state.pool, now).await?;
     let counts = |a, r, w, e| OutcomeCountsView {
         admitted: a,
         rejected: r,
@@ -30,6 +30,12 @@ pub async fn get_overview() -> Result<OverviewView, AppError> {
             .into_iter()
             .map(|c| ClusterStatusView {
                 stale: c.last_report_at.is_none_or(|t| now - t > state.stale_after),
+                bundle_behind: match (c.bundle_version, o.newest_bundle) {
+                    (Some(runs), Some(newest)) => runs < newest,
+                    (None, Some(_)) => true,
+                    _ => false,
+                },
+                top_reasons: o.cluster_reasons.remove(&c.name).unwrap_or_default(),
                 last_report: c.last_report_at.map(time::absolute).unwrap_or_default(),
                 last_report_ago: time::maybe_ago(c.last_report_at, now),
                 counts: counts(c.admitted, c.rejected, c.warned, c.error),
@@ -51,5 +57,20 @@ pub async fn get_overview() -> Result<OverviewView, AppError> {
             })
             .collect(),
         keys_by_status: o.keys_by_status,
+        newest_bundle: o.newest_bundle,
+        stale_after: format!("{} minutes", state.stale_after.num_minutes()),
+        open_incidents: o
+            .open_incidents
+            .into_iter()
+            .map(|i| crate::model::OpenIncidentView {
+                id: i.id.to_string(),
+                title: i.title,
+                severity: i.severity,
+                status: i.status,
+                commander: i.commander,
+                opened_ago: time::ago(i.opened_at, now),
+            })
+            .collect(),
+        open_alerts: 0,
     })
 }

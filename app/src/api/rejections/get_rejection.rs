@@ -17,6 +17,12 @@ pub async fn get_rejection(id: String) -> Result<RejectionView, AppError> {
         return Err(AppError::NotFound(format!("admission event {id}")));
     };
     let (checks, raw_checks) = checks_of(&e.checks);
+    let advice = service::rejections::advise(&state.pool, &e, chrono::Utc::now()).await?;
+    let remediation = e
+        .remediation
+        .as_deref()
+        .map(|r| r.lines().map(str::to_owned).collect())
+        .unwrap_or_default();
     Ok(RejectionView {
         id: e.id.to_string(),
         cluster: e.cluster,
@@ -37,6 +43,13 @@ pub async fn get_rejection(id: String) -> Result<RejectionView, AppError> {
         keys: e.key_fingerprints,
         observed: time::absolute(e.observed_at),
         received: time::absolute(e.received_at),
+        remediation,
+        now: advice.map(|a| crate::model::AdviceView {
+            bundle_version: a.bundle_version,
+            admitted_now: a.admitted_now,
+            summary: a.summary,
+            remediation: a.remediation,
+        }),
         related: related
             .into_iter()
             .map(|r| RelatedRejectionView {

@@ -116,6 +116,7 @@ fn ingestion_and_reads() -> Value {
                     "engine": {"enum": engines},
                     "policy": string, "message": {"type": "string", "maxLength": 16384},
                     "checks": {"type": "array"},
+                    "remediation": {"type": "array", "maxItems": 16, "items": {"type": "string", "maxLength": 2048}, "description": "how to fix a refusal, one command or step per entry, each one line"},
                     "keys": {"type": "array", "maxItems": 32, "items": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"}},
                     "observed_at": time
                 }},
@@ -232,6 +233,16 @@ fn trust_paths() -> Value {
                 ],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array", "minItems": 1, "items": string}}}}}},
                 "responses": {"200": {"description": "applied", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApplyOutcome"}}}}, "401": {"$ref": "#/components/responses/Problem"}, "403": {"$ref": "#/components/responses/Problem"}, "422": {"$ref": "#/components/responses/Problem"}}
+            }},
+            "/teams": {"get": {
+                "summary": "Teams and the namespaces each owns (scope `read` or `admin`)",
+                "responses": {"200": {"description": "team name → namespaces", "content": {"application/json": {"schema": {"type": "object", "additionalProperties": {"type": "array", "items": string}}}}}, "401": {"$ref": "#/components/responses/Problem"}, "403": {"$ref": "#/components/responses/Problem"}}
+            }},
+            "/teams/{team}": {"put": {
+                "summary": "Set the namespaces a team owns (scope `admin`); a namespace listed moves from its former team, an empty list removes the team",
+                "parameters": [{"name": "team", "in": "path", "required": true, "schema": {"type": "string", "maxLength": 100}}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["namespaces"], "properties": {"namespaces": {"type": "array", "items": string}}}}}},
+                "responses": {"200": {"description": "every team after the change", "content": {"application/json": {"schema": {"type": "object", "additionalProperties": {"type": "array", "items": string}}}}}, "401": {"$ref": "#/components/responses/Problem"}, "403": {"$ref": "#/components/responses/Problem"}, "422": {"$ref": "#/components/responses/Problem"}}
             }},
             "/policies": {"get": {
                 "summary": "Policies: name, mode, version, who changed them when (scope `read` or `admin`)",

@@ -20,6 +20,12 @@ pub async fn post(
     bearer.require(TokenScope::IngestSigning)?;
     let now = chrono::Utc::now();
     let events = batch::read(body, |raw: RawSigningEvent| raw.validate(now)).await?;
+    let started = std::time::Instant::now();
     let report = service::ingest::record_signing_events(&state.pool, &events, now).await?;
+    crate::instruments::INGESTION.record(
+        crate::instruments::IngestKind::Signing,
+        started.elapsed(),
+        &report,
+    );
     Ok(Json(report.into()))
 }

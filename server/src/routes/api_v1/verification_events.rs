@@ -47,6 +47,7 @@ pub(super) async fn store(
     events: &[domain::VerificationEvent],
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<IngestResponse, Problem> {
+    let started = std::time::Instant::now();
     let report = service::ingest::record_verification_events(
         &state.pool,
         &bearer.actor(),
@@ -55,5 +56,10 @@ pub(super) async fn store(
         bearer.0.may_register_clusters,
     )
     .await?;
+    crate::instruments::INGESTION.record(
+        crate::instruments::IngestKind::Verification,
+        started.elapsed(),
+        &report,
+    );
     Ok(report.into())
 }

@@ -1,0 +1,2 @@
+mod get_trends;
+pub use get_trends::*;

@@ -1,0 +1,73 @@
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::TrendsView;
+
+/// Every chart of the Trends page over `range` (`24h`, `7d`, `30d`, `90d`), drawn on the server.
+#[server(prefix = "/ui", endpoint = "trends")]
+pub async fn get_trends(range: String) -> Result<TrendsView, AppError> {
+    use crate::model::{time, TrendChartView};
+    use service::trends::{Bucket, TrendRange, Window};
+
+    crate::auth::require(domain::Role::Viewer).await?;
+    let state = crate::auth::state()?;
+    let range = TrendRange::parse(&range)?;
+    let window = Window::ending_at(range, chrono::Utc::now());
+    let all = service::trends::load_all(&state.pool, window).await?;
+    let labels: Vec<String> = window
+        .buckets()
+        .into_iter()
+        .map(|t| match window.bucket {
+            Bucket::Hour => t.format("%Y-%m-%d %H:00").to_string(),
+            Bucket::Day => t.format("%Y-%m-%d").to_string(),
+        })
+        .collect();
+    let mut charts = Vec::with_capacity(all.len());
+    for data in all {
+        let chart = data.chart;
+        let unit = chart.unit();
+        let drawn = service::charts::render(&data, chart.slug())?;
+        let rows = labels
+            .iter()
+            .enumerate()
+            .map(|(i, label)| {
+                let values = data
+                    .series
+                    .iter()
+                    .map(|s| s.values[i].map(|v| unit.format(v)).unwrap_or("–".into()))
+                    .collect();
+                (label.clone(), values)
+            })
+            .collect();
+        charts.push(TrendChartView {
+            slug: chart.slug().into(),
+            title: chart.title().into(),
+            description: chart.description().into(),
+            svg: drawn.svg,
+            legend: drawn
+                .legend
+                .into_iter()
+                .map(|(name, colour)| (name, colour.into()))
+                .collect(),
+            figures: data
+                .figures
+                .iter()
+                .map(|f| {
+                    let value = f.value.map(|v| f.unit.format(v)).unwrap_or("–".into());
+                    (f.label.clone(), value)
+                })
+                .collect(),
+            empty: data.empty,
+            columns: data.series.iter().map(|s| s.name.clone()).collect(),
+            rows,
+        });
+    }
+    Ok(TrendsView {
+        range: range.as_str().into(),
+        range_label: range.label().into(),
+        bucket: window.bucket.as_str().into(),
+        from: time::absolute(window.from),
+        to: time::absolute(window.now),
+        charts,
+    })
+}

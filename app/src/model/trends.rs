@@ -1,0 +1,44 @@
+//! The Trends page's views: each chart already drawn (SVG from the server), with its legend,
+//! headline figures and the table of the numbers it was drawn from.
+
+use serde::{Deserialize, Serialize};
+
+/// The ranges offered, as they appear in the URL (`?range=7d`) and on the selector.
+pub const TREND_RANGES: [(&str, &str); 4] = [
+    ("24h", "24 h"),
+    ("7d", "7 d"),
+    ("30d", "30 d"),
+    ("90d", "90 d"),
+];
+
+/// The range shown when the URL names none.
+pub const DEFAULT_TREND_RANGE: &str = "7d";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrendsView {
+    pub range: String,
+    pub range_label: String,
+    pub bucket: String,
+    pub from: String,
+    pub to: String,
+    pub charts: Vec<TrendChartView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrendChartView {
+    /// Also the CSV file's name: `/trends/<slug>.csv`.
+    pub slug: String,
+    pub title: String,
+    pub description: String,
+    /// `<svg role="img">` with its title and description, drawn on the server.
+    pub svg: String,
+    /// Series name and colour, in drawing order.
+    pub legend: Vec<(String, String)>,
+    /// Headline numbers over the range, formatted.
+    pub figures: Vec<(String, String)>,
+    /// Why there is nothing to chart ("no incidents in this range"), instead of a line of zeros.
+    pub empty: Option<String>,
+    /// The data table: a column per series; a row per bucket (label, formatted values).
+    pub columns: Vec<String>,
+    pub rows: Vec<(String, Vec<String>)>,
+}
