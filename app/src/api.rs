@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin;
 pub mod alerts;
 pub mod audit;
+pub mod images;
 pub mod keys;
 pub mod overview;
 pub mod policies;

@@ -13,6 +13,7 @@ use crate::pages::{
     not_found::NotFound, overview::OverviewPage, planned::PlannedPage, policies::PoliciesPage,
     rejection::RejectionPage, rejections::RejectionsPage,
 };
+use crate::pages::{image::ImagePage, images::ImagesPage, key::KeyPage};
 use leptos_router::SsrMode;
 
 /// The HTML document the server renders around the app.
@@ -47,12 +48,11 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=Layout>
                     <Route path=path!("/") view=OverviewPage />
                     <Route path=path!("/rejections") view=RejectionsPage />
-                    <Route
-                        path=path!("/images")
-                        view=|| view! { <PlannedPage title="Images" what="Each image digest: its signatures, where it runs or was refused, and its verification history." /> }
-                    />
+                    <Route path=path!("/images") view=ImagesPage />
+                    <Route path=path!("/images/:digest") view=ImagePage />
                     <Route path=path!("/rejections/:id") view=RejectionPage />
                     <Route path=path!("/keys") view=KeysPage />
+                    <Route path=path!("/keys/:fingerprint") view=KeyPage />
                     <Route path=path!("/policies") view=PoliciesPage />
                     <Route
                         path=path!("/incidents")

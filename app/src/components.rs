@@ -1,3 +1,6 @@
 pub mod error_box;
+pub mod key_alerts;
 pub mod layout;
 pub mod nav;
+pub mod trusted_by;
+pub mod usage_chart;

@@ -9,6 +9,8 @@ mod rejection_list;
 pub use rejection_list::*;
 mod trends;
 pub use trends::*;
+mod key_image;
+pub use key_image::*;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Me {
@@ -145,6 +147,11 @@ pub struct KeyView {
     /// The key is older than its rotation period.
     pub rotation_overdue: bool,
     pub public_key_pem: String,
+    /// When the key last signed, by Trustwatch's recorded time ("never" when it has not).
+    pub last_used: String,
+    pub last_used_ago: String,
+    /// The policies that accept its signatures, directly or through a key group.
+    pub trusted_by: Vec<TrustView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

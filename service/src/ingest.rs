@@ -8,6 +8,7 @@ use domain::{SigningEvent, VerificationEvent};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::known_images::upsert_known_images;
 use crate::{clusters, Actor, ServiceError};
 
 /// What a batch did: how many events were new and how many had been stored before.
@@ -195,14 +196,14 @@ async fn insert_verification_events(
         );
         observed.push(e.observed_at);
     }
-    // One statement stores the new events, adds them to the hourly rollup and records
-    // repositories never seen before (for the image search): only the rows that were new are
-    // counted, and summary rows are written in a fixed order so concurrent batches cannot
-    // deadlock. `OFFSET 0` keeps the duplicate check a
+    // One statement stores the new events, adds them to the hourly rollup, records repositories
+    // never seen before (for the Rejections page's image search) and keeps the known images (for
+    // the Images search): only the rows that were new are counted, and summary rows are written
+    // in a fixed order so concurrent batches cannot deadlock. `OFFSET 0` keeps the duplicate check a
     // primary-key probe per row: without it the planner turns it into a hash anti-join over the
     // whole month's partition once a batch has a few hundred rows and the month a few hundred
     // thousand (measured in docs/benchmarks.md), a full scan per batch, compiled with JIT.
-    let inserted: i64 = sqlx::query_scalar(
+    let inserted: i64 = sqlx::query_scalar(concat!(
         "WITH inserted AS (
          INSERT INTO verification_events
              (id, cluster_id, namespace, workload_kind, workload_name, image, repository, digest,
@@ -219,7 +220,8 @@ async fn insert_verification_events(
                      reason, engine, policy, message, checks, keys, observed_at, remediation)
           WHERE NOT EXISTS (SELECT 1 FROM verification_events v
                              WHERE v.id = t.id AND v.observed_at = t.observed_at OFFSET 0)
-         RETURNING observed_at, cluster_id, outcome, reason, engine, digest, repository, namespace
+         RETURNING observed_at, cluster_id, outcome, reason, engine, digest, repository, namespace,
+                   image
          ), rolled AS (
          INSERT INTO verification_hourly (hour, cluster_id, outcome, reason, engine, shard, events)
          SELECT date_trunc('hour', observed_at), cluster_id, outcome, reason, engine, $18, count(*)
@@ -232,9 +234,13 @@ async fn insert_verification_events(
          SELECT repository, min(observed_at) FROM inserted GROUP BY 1 ORDER BY 1
          ON CONFLICT (repository) DO NOTHING
          RETURNING 1
-         )
+         ), seen AS (
+         SELECT image, repository, digest, observed_at AS at FROM inserted
+         ), known AS (",
+        upsert_known_images!(),
+        ")
          SELECT count(*) FROM inserted",
-    )
+    ))
     .bind(&ids)
     .bind(&cluster)
     .bind(&namespace)
@@ -290,22 +296,28 @@ pub async fn record_signing_events(
     let payload: Vec<Option<Vec<u8>>> = events.iter().map(|e| e.payload.clone()).collect();
     let signature: Vec<Option<Vec<u8>>> = events.iter().map(|e| e.signature.clone()).collect();
     let claimed: Vec<Option<DateTime<Utc>>> = events.iter().map(|e| e.claimed_at).collect();
-    let inserted: i64 = sqlx::query_scalar(
+    // The new events, the repositories never seen before and the known images, in one
+    // statement.
+    let inserted: i64 = sqlx::query_scalar(concat!(
         "WITH inserted AS (
          INSERT INTO signing_events (id, key_fingerprint, image, repository, digest, signer_identity,
                                      signer_host, payload, signature, claimed_at, recorded_at)
          SELECT *, $11 FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
                                    $6::text[], $7::text[], $8::bytea[], $9::bytea[], $10::timestamptz[])
          ON CONFLICT (id) DO NOTHING
-         RETURNING repository
+         RETURNING image, repository, digest, recorded_at
          ), repositories AS (
          INSERT INTO image_repositories (repository, first_seen)
          SELECT DISTINCT repository, $11 FROM inserted ORDER BY 1
          ON CONFLICT (repository) DO NOTHING
          RETURNING 1
-         )
+         ), seen AS (
+         SELECT image, repository, digest, recorded_at AS at FROM inserted
+         ), known AS (",
+        upsert_known_images!(),
+        ")
          SELECT count(*) FROM inserted",
-    )
+    ))
     .bind(&ids)
     .bind(&key)
     .bind(&image)

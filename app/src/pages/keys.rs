@@ -3,12 +3,14 @@ use leptos_meta::Title;
 
 use crate::api::keys::{list_keys, ImportKey, SetKeyStatus};
 use crate::components::error_box::ErrorBox;
+use crate::components::trusted_by::TrustedBy;
 use crate::model::KeyView;
 
 const STATUSES: [&str; 4] = ["active", "retiring", "revoked", "compromised"];
 const CUSTODIES: [&str; 3] = ["file", "kms", "hsm"];
 
-/// The key inventory: who owns each key, where its private half lives, its lifecycle status.
+/// The key inventory: who owns each key, where its private half lives, its lifecycle status,
+/// when it last signed and which policies trust it; each name opens the key's page.
 /// Security and admin users import keys and change their status here; every change is audited
 /// and publishes a new trust-bundle version, which is what makes a revocation reach clusters.
 #[component]
@@ -49,6 +51,8 @@ pub fn KeysPage() -> impl IntoView {
                                                 <th>"Status"</th>
                                                 <th>"Valid"</th>
                                                 <th>"Rotation"</th>
+                                                <th>"Last used"</th>
+                                                <th>"Trusted by"</th>
                                                 {can_change.then(|| view! { <th>"Change status"</th> })}
                                             </tr>
                                         </thead>
@@ -94,7 +98,7 @@ fn KeyRow(key: KeyView, can_change: bool, set_status: ServerAction<SetKeyStatus>
     view! {
         <tr data-key=key.name.clone()>
             <td>
-                <strong>{key.name.clone()}</strong>
+                <strong><a href=format!("/keys/{}", key.fingerprint)>{key.name.clone()}</a></strong>
                 <br />
                 <code class="muted" title=key.fingerprint.clone()>{short(&key.fingerprint)}</code>
                 <details>
@@ -115,6 +119,8 @@ fn KeyRow(key: KeyView, can_change: bool, set_status: ServerAction<SetKeyStatus>
                 {key.rotation}
                 {key.rotation_overdue.then(|| view! { <br /> <span class="badge status-revoked">"overdue"</span> })}
             </td>
+            <td title=key.last_used.clone()>{key.last_used_ago}</td>
+            <td><TrustedBy trusted_by=key.trusted_by /></td>
             {can_change.then(|| view! {
                 <td>
                     <ActionForm action=set_status attr:class="inline">
@@ -165,7 +171,7 @@ fn ImportForm(import: ServerAction<ImportKey>) -> impl IntoView {
 }
 
 /// The first 12 hex digits of a `sha256:` fingerprint, as people read them.
-fn short(fingerprint: &str) -> String {
+pub(crate) fn short(fingerprint: &str) -> String {
     let hex = fingerprint.strip_prefix("sha256:").unwrap_or(fingerprint);
     format!("sha256:{}", &hex[..hex.len().min(12)])
 }

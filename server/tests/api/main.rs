@@ -13,6 +13,7 @@ mod alerts;
 mod audit;
 mod health;
 mod ingest;
+mod key_image_pages;
 mod keys_policies_ui;
 mod login;
 mod overview;
