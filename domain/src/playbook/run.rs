@@ -1,0 +1,472 @@
+//! One incident's progress through its playbook: which steps can be worked on, who may do what,
+//! and whether the incident may be closed.
+//!
+//! Pure: [`Progress`] is built from the playbook and the stored step states (`incident_steps`),
+//! and every allowed move comes back as a [`Transition`] for the caller to store. The caller
+//! writes it conditionally on the status it started from (`WHERE status = from`), so when two
+//! people act on the same step at once exactly one of them wins and the other sees a fresh page.
+//! The two-person rule is checked here and again by the table's `CHECK`.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::{Playbook, Step, StepKind};
+use crate::Role;
+
+/// The values of `incident_steps.status`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepStatus {
+    #[default]
+    Pending,
+    /// An approval someone asked for and nobody has given yet.
+    Requested,
+    /// An approval given by a second security user.
+    Approved,
+    Done,
+    /// Deliberately not done: an optional step, or an approval bypassed by an emergency
+    /// override (then [`StepState::override_reason`] says why).
+    Skipped,
+}
+
+impl StepStatus {
+    pub const ALL: [StepStatus; 5] = [
+        StepStatus::Pending,
+        StepStatus::Requested,
+        StepStatus::Approved,
+        StepStatus::Done,
+        StepStatus::Skipped,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepStatus::Pending => "pending",
+            StepStatus::Requested => "requested",
+            StepStatus::Approved => "approved",
+            StepStatus::Done => "done",
+            StepStatus::Skipped => "skipped",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| format!("{s:?} is not a step status"))
+    }
+
+    /// Nothing more will happen to the step; steps depending on it may go ahead.
+    pub fn is_finished(self) -> bool {
+        matches!(
+            self,
+            StepStatus::Approved | StepStatus::Done | StepStatus::Skipped
+        )
+    }
+}
+
+impl fmt::Display for StepStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One row of `incident_steps`, as far as the state machine cares.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepState {
+    pub status: StepStatus,
+    pub requested_by: Option<String>,
+    pub approved_by: Option<String>,
+    /// Who completed or skipped the step; `None` when it completed itself.
+    pub done_by: Option<String>,
+    /// Set when an emergency override skipped this approval step: the written reason, kept for
+    /// the audit log and the review.
+    pub override_reason: Option<String>,
+}
+
+/// The user acting on a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Participant<'a> {
+    /// The name the incident tables record (`requested_by`, `approved_by`, `done_by`).
+    pub name: &'a str,
+    pub role: Role,
+}
+
+impl Participant<'_> {
+    /// Security and admin users work incidents; everyone else may only watch.
+    fn may_act(&self) -> bool {
+        matches!(self.role, Role::Security | Role::Admin)
+    }
+}
+
+/// A move the state machine allowed: store `to` for `step_id` if the step is still at `from`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub step_id: String,
+    pub from: StepStatus,
+    pub to: StepState,
+}
+
+/// Why a move was refused; the message is fit to show to the person who tried.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RunError {
+    #[error("the playbook has no step {0:?}")]
+    UnknownStep(String),
+    #[error("a {0} user cannot act on an incident: security and admin users do")]
+    NotPermitted(Role),
+    #[error("approvals are given by security users, and this is a {0} user")]
+    ApproverNotSecurity(Role),
+    #[error("step {step:?} waits for {}", waiting_for.join(", "))]
+    NotReady {
+        step: String,
+        waiting_for: Vec<String>,
+    },
+    #[error("step {step:?} is a {kind} step: {hint}")]
+    WrongKind {
+        step: String,
+        kind: &'static str,
+        hint: &'static str,
+    },
+    #[error("step {step:?} is {status}")]
+    WrongStatus { step: String, status: StepStatus },
+    #[error("nobody approves their own request: another security user must approve {0:?}")]
+    SelfApproval(String),
+    #[error("step {step:?} needs approval {approval:?} first (or an emergency override)")]
+    NotApproved { step: String, approval: String },
+    #[error("step {0:?} is required and cannot be skipped")]
+    RequiredStep(String),
+    #[error("step {0:?} does not allow an emergency override")]
+    OverrideNotAllowed(String),
+    #[error("an emergency override needs a written reason")]
+    OverrideNeedsReason,
+    #[error("step {0:?} does not complete itself")]
+    NotAutomatic(String),
+    #[error("the incident cannot be closed: required steps are unfinished: {}", .0.join(", "))]
+    OpenRequiredSteps(Vec<String>),
+}
+
+/// The steps of one incident with their states.
+#[derive(Debug, Clone)]
+pub struct Progress<'p> {
+    playbook: &'p Playbook,
+    states: BTreeMap<String, StepState>,
+}
+
+impl<'p> Progress<'p> {
+    /// `states` are the stored rows; a step without one is pending. A row for a step the
+    /// playbook does not have is refused: the incident runs another version of the playbook
+    /// than the one given.
+    pub fn new(
+        playbook: &'p Playbook,
+        states: impl IntoIterator<Item = (String, StepState)>,
+    ) -> Result<Self, RunError> {
+        let mut all: BTreeMap<String, StepState> = playbook
+            .steps()
+            .iter()
+            .map(|s| (s.id.clone(), StepState::default()))
+            .collect();
+        for (id, state) in states {
+            match all.get_mut(&id) {
+                Some(slot) => *slot = state,
+                None => return Err(RunError::UnknownStep(id)),
+            }
+        }
+        Ok(Self {
+            playbook,
+            states: all,
+        })
+    }
+
+    pub fn playbook(&self) -> &'p Playbook {
+        self.playbook
+    }
+
+    pub fn state(&self, step_id: &str) -> Option<&StepState> {
+        self.states.get(step_id)
+    }
+
+    fn status(&self, step_id: &str) -> StepStatus {
+        self.states
+            .get(step_id)
+            .map_or(StepStatus::Pending, |s| s.status)
+    }
+
+    fn step(&self, step_id: &str) -> Result<&'p Step, RunError> {
+        self.playbook
+            .step(step_id)
+            .ok_or_else(|| RunError::UnknownStep(step_id.to_owned()))
+    }
+
+    /// The dependencies of `step` that are not finished yet.
+    pub fn waiting_for(&self, step: &Step) -> Vec<String> {
+        step.depends_on
+            .iter()
+            .filter(|d| !self.status(d).is_finished())
+            .cloned()
+            .collect()
+    }
+
+    /// Steps someone can work on now: not finished, every dependency finished.
+    pub fn ready(&self) -> Vec<&'p Step> {
+        self.playbook
+            .steps()
+            .iter()
+            .filter(|s| !self.status(&s.id).is_finished() && self.waiting_for(s).is_empty())
+            .collect()
+    }
+
+    fn ready_step(&self, step_id: &str) -> Result<&'p Step, RunError> {
+        let step = self.step(step_id)?;
+        let status = self.status(step_id);
+        if status.is_finished() {
+            return Err(RunError::WrongStatus {
+                step: step_id.to_owned(),
+                status,
+            });
+        }
+        let waiting_for = self.waiting_for(step);
+        if !waiting_for.is_empty() {
+            return Err(RunError::NotReady {
+                step: step_id.to_owned(),
+                waiting_for,
+            });
+        }
+        Ok(step)
+    }
+
+    fn transition(&self, step_id: &str, to: StepState) -> Transition {
+        Transition {
+            step_id: step_id.to_owned(),
+            from: self.status(step_id),
+            to,
+        }
+    }
+
+    fn current(&self, step_id: &str) -> StepState {
+        self.states.get(step_id).cloned().unwrap_or_default()
+    }
+
+    /// Asks for an approval: a pending, ready approval step becomes `requested` by `by`.
+    pub fn request_approval(
+        &self,
+        step_id: &str,
+        by: Participant<'_>,
+    ) -> Result<Transition, RunError> {
+        permitted(by)?;
+        let step = self.ready_step(step_id)?;
+        if step.kind != StepKind::Approval {
+            return Err(wrong_kind(step, "only approval steps are requested"));
+        }
+        let status = self.status(step_id);
+        if status != StepStatus::Pending {
+            return Err(RunError::WrongStatus {
+                step: step_id.to_owned(),
+                status,
+            });
+        }
+        Ok(self.transition(
+            step_id,
+            StepState {
+                status: StepStatus::Requested,
+                requested_by: Some(by.name.to_owned()),
+                ..StepState::default()
+            },
+        ))
+    }
+
+    /// Gives a requested approval. Only a security user who is not the requester may.
+    pub fn approve(&self, step_id: &str, by: Participant<'_>) -> Result<Transition, RunError> {
+        if by.role != Role::Security {
+            return Err(RunError::ApproverNotSecurity(by.role));
+        }
+        let step = self.ready_step(step_id)?;
+        if step.kind != StepKind::Approval {
+            return Err(wrong_kind(step, "only approval steps are approved"));
+        }
+        let current = self.current(step_id);
+        if current.status != StepStatus::Requested {
+            return Err(RunError::WrongStatus {
+                step: step_id.to_owned(),
+                status: current.status,
+            });
+        }
+        if current.requested_by.as_deref() == Some(by.name) {
+            return Err(RunError::SelfApproval(step_id.to_owned()));
+        }
+        Ok(self.transition(
+            step_id,
+            StepState {
+                status: StepStatus::Approved,
+                approved_by: Some(by.name.to_owned()),
+                ..current
+            },
+        ))
+    }
+
+    /// Marks a ready step done. Approval steps are approved instead; an action's approval is one
+    /// of its dependencies, so an action is ready only once approved (or overridden).
+    pub fn complete(&self, step_id: &str, by: Participant<'_>) -> Result<Transition, RunError> {
+        permitted(by)?;
+        let step = self.ready_step(step_id)?;
+        if step.kind == StepKind::Approval {
+            return Err(wrong_kind(
+                step,
+                "request the approval, and another security user approves it",
+            ));
+        }
+        // A skipped approval finishes the step but grants nothing, unless an override says why.
+        if let Some(approval) = step.approval() {
+            let gate = self.current(approval);
+            let granted = gate.status == StepStatus::Approved
+                || (gate.status == StepStatus::Skipped && gate.override_reason.is_some());
+            if !granted {
+                return Err(RunError::NotApproved {
+                    step: step_id.to_owned(),
+                    approval: approval.to_owned(),
+                });
+            }
+        }
+        Ok(self.transition(
+            step_id,
+            StepState {
+                status: StepStatus::Done,
+                done_by: Some(by.name.to_owned()),
+                ..self.current(step_id)
+            },
+        ))
+    }
+
+    /// Marks a ready `auto_complete` query step done because its completion condition holds
+    /// (the caller has checked it, for example every active cluster acknowledged the bundle).
+    pub fn complete_automatically(&self, step_id: &str) -> Result<Transition, RunError> {
+        let step = self.ready_step(step_id)?;
+        match step.kind {
+            StepKind::Query {
+                auto_complete: true,
+                ..
+            } => Ok(self.transition(
+                step_id,
+                StepState {
+                    status: StepStatus::Done,
+                    done_by: None,
+                    ..self.current(step_id)
+                },
+            )),
+            _ => Err(RunError::NotAutomatic(step_id.to_owned())),
+        }
+    }
+
+    /// Skips an optional step that is not finished. Required steps cannot be skipped.
+    pub fn skip(&self, step_id: &str, by: Participant<'_>) -> Result<Transition, RunError> {
+        permitted(by)?;
+        let step = self.step(step_id)?;
+        if step.required {
+            return Err(RunError::RequiredStep(step_id.to_owned()));
+        }
+        let current = self.current(step_id);
+        if current.status.is_finished() {
+            return Err(RunError::WrongStatus {
+                step: step_id.to_owned(),
+                status: current.status,
+            });
+        }
+        Ok(self.transition(
+            step_id,
+            StepState {
+                status: StepStatus::Skipped,
+                done_by: Some(by.name.to_owned()),
+                ..current
+            },
+        ))
+    }
+
+    /// The emergency override of an action that allows one: its approval step is skipped with
+    /// `reason` recorded, so the action can run without waiting for a second person. The
+    /// returned transition is the approval step's.
+    pub fn emergency_override(
+        &self,
+        action_step_id: &str,
+        by: Participant<'_>,
+        reason: &str,
+    ) -> Result<Transition, RunError> {
+        permitted(by)?;
+        let step = self.step(action_step_id)?;
+        let approval = match &step.kind {
+            StepKind::Action {
+                approval: Some(approval),
+                emergency_override: true,
+                ..
+            } => approval,
+            _ => return Err(RunError::OverrideNotAllowed(action_step_id.to_owned())),
+        };
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(RunError::OverrideNeedsReason);
+        }
+        let current = self.current(approval);
+        if current.status.is_finished() {
+            return Err(RunError::WrongStatus {
+                step: approval.clone(),
+                status: current.status,
+            });
+        }
+        Ok(self.transition(
+            approval,
+            StepState {
+                status: StepStatus::Skipped,
+                done_by: Some(by.name.to_owned()),
+                override_reason: Some(reason.to_owned()),
+                ..current
+            },
+        ))
+    }
+
+    /// The approvals bypassed by an emergency override, with their reasons, for the review.
+    pub fn overrides(&self) -> Vec<(&str, &str)> {
+        self.playbook
+            .steps()
+            .iter()
+            .filter_map(|s| {
+                let reason = self.states.get(&s.id)?.override_reason.as_deref()?;
+                Some((s.id.as_str(), reason))
+            })
+            .collect()
+    }
+
+    /// The incident may be closed once every required step is finished.
+    pub fn may_close(&self) -> Result<(), RunError> {
+        let open: Vec<String> = self
+            .playbook
+            .steps()
+            .iter()
+            .filter(|s| s.required && !self.status(&s.id).is_finished())
+            .map(|s| s.id.clone())
+            .collect();
+        if open.is_empty() {
+            Ok(())
+        } else {
+            Err(RunError::OpenRequiredSteps(open))
+        }
+    }
+
+    /// Takes a transition in, as the caller does after storing it.
+    pub fn apply(&mut self, transition: Transition) {
+        self.states.insert(transition.step_id, transition.to);
+    }
+}
+
+fn permitted(by: Participant<'_>) -> Result<(), RunError> {
+    if by.may_act() {
+        Ok(())
+    } else {
+        Err(RunError::NotPermitted(by.role))
+    }
+}
+
+fn wrong_kind(step: &Step, hint: &'static str) -> RunError {
+    RunError::WrongKind {
+        step: step.id.clone(),
+        kind: step.kind.name(),
+        hint,
+    }
+}
