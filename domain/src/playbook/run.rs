@@ -470,3 +470,448 @@ fn wrong_kind(step: &Step, hint: &'static str) -> RunError {
         hint,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::playbook::parse;
+
+    const PLAYBOOK: &str = r#"id = "drill"
+title = "A drill"
+version = 1
+description = "For tests."
+
+[[steps]]
+id = "declare"
+title = "Declare"
+kind = "checklist"
+instructions = "Say what happened."
+items = ["Pick the key"]
+
+[[steps]]
+id = "scope"
+title = "Blast radius"
+kind = "query"
+query = "blast_radius"
+instructions = "Look."
+depends_on = ["declare"]
+
+[[steps]]
+id = "approve"
+title = "Approve containment"
+kind = "approval"
+instructions = "A second security user approves."
+depends_on = ["declare"]
+
+[[steps]]
+id = "contain"
+title = "Contain"
+kind = "action"
+action = "contain_key"
+requires_approval = true
+emergency_override = true
+instructions = "Mark the key compromised."
+depends_on = ["approve"]
+
+[[steps]]
+id = "approve-notice"
+title = "Approve the notice"
+kind = "approval"
+required = false
+instructions = "Someone else reads the text."
+depends_on = ["contain"]
+
+[[steps]]
+id = "notify"
+title = "Notify"
+kind = "action"
+action = "notify_webhooks"
+requires_approval = true
+required = false
+instructions = "Tell the others."
+depends_on = ["approve-notice"]
+
+[[steps]]
+id = "propagation"
+title = "Propagation"
+kind = "query"
+query = "propagation"
+auto_complete = true
+instructions = "Wait for every cluster."
+depends_on = ["contain"]
+
+[[steps]]
+id = "review"
+title = "Review"
+kind = "review"
+instructions = "Write it up."
+depends_on = ["scope", "propagation"]
+"#;
+
+    const ADA: Participant<'static> = Participant {
+        name: "ada@example.org",
+        role: Role::Security,
+    };
+    const BOB: Participant<'static> = Participant {
+        name: "bob@example.org",
+        role: Role::Security,
+    };
+    const ADMIN: Participant<'static> = Participant {
+        name: "root@example.org",
+        role: Role::Admin,
+    };
+    const VIEWER: Participant<'static> = Participant {
+        name: "vic@example.org",
+        role: Role::Viewer,
+    };
+
+    fn playbook() -> Playbook {
+        parse("drill.toml", PLAYBOOK).unwrap()
+    }
+
+    fn ready_ids(p: &Progress<'_>) -> Vec<String> {
+        p.ready().iter().map(|s| s.id.clone()).collect()
+    }
+
+    fn done(p: &mut Progress<'_>, step: &str) {
+        let t = p.complete(step, ADA).unwrap();
+        p.apply(t);
+    }
+
+    #[test]
+    fn statuses_are_the_tables() {
+        // incident_steps: CHECK (status IN ('pending', 'requested', 'approved', 'done', 'skipped'))
+        let names: Vec<&str> = StepStatus::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(names, ["pending", "requested", "approved", "done", "skipped"]);
+        for s in StepStatus::ALL {
+            assert_eq!(StepStatus::parse(s.as_str()), Ok(s));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        assert!(StepStatus::parse("open").is_err());
+        let finished: Vec<bool> = StepStatus::ALL.iter().map(|s| s.is_finished()).collect();
+        assert_eq!(finished, [false, false, true, true, true]);
+    }
+
+    #[test]
+    fn stored_states_must_belong_to_the_playbook() {
+        let p = playbook();
+        let e = Progress::new(&p, [("rotate".to_owned(), StepState::default())]).unwrap_err();
+        assert_eq!(e, RunError::UnknownStep("rotate".into()));
+    }
+
+    #[test]
+    fn ready_steps_follow_dependencies() {
+        let p = playbook();
+        let mut run = Progress::new(&p, []).unwrap();
+        assert_eq!(ready_ids(&run), ["declare"]);
+        assert_eq!(
+            run.complete("scope", ADA),
+            Err(RunError::NotReady {
+                step: "scope".into(),
+                waiting_for: vec!["declare".into()]
+            })
+        );
+        done(&mut run, "declare");
+        assert_eq!(ready_ids(&run), ["scope", "approve"]);
+        done(&mut run, "scope");
+        assert_eq!(ready_ids(&run), ["approve"]);
+        // Finished steps cannot be finished twice.
+        assert_eq!(
+            run.complete("scope", ADA),
+            Err(RunError::WrongStatus {
+                step: "scope".into(),
+                status: StepStatus::Done
+            })
+        );
+    }
+
+    #[test]
+    fn stored_states_are_read_back() {
+        let p = playbook();
+        let run = Progress::new(
+            &p,
+            [
+                (
+                    "declare".to_owned(),
+                    StepState {
+                        status: StepStatus::Done,
+                        done_by: Some(ADA.name.into()),
+                        ..StepState::default()
+                    },
+                ),
+                (
+                    "approve".to_owned(),
+                    StepState {
+                        status: StepStatus::Requested,
+                        requested_by: Some(ADA.name.into()),
+                        ..StepState::default()
+                    },
+                ),
+            ],
+        )
+        .unwrap();
+        // A requested approval is still waiting to be approved, so still ready.
+        assert_eq!(ready_ids(&run), ["scope", "approve"]);
+        assert_eq!(
+            run.approve("approve", ADA),
+            Err(RunError::SelfApproval("approve".into()))
+        );
+        assert!(run.approve("approve", BOB).is_ok());
+    }
+
+    #[test]
+    fn approvals_need_a_second_security_user() {
+        let p = playbook();
+        let mut run = Progress::new(&p, []).unwrap();
+        done(&mut run, "declare");
+        // Nothing to approve before someone asks.
+        assert_eq!(
+            run.approve("approve", BOB),
+            Err(RunError::WrongStatus {
+                step: "approve".into(),
+                status: StepStatus::Pending
+            })
+        );
+        let t = run.request_approval("approve", ADA).unwrap();
+        assert_eq!(t.from, StepStatus::Pending);
+        assert_eq!(t.to.status, StepStatus::Requested);
+        assert_eq!(t.to.requested_by.as_deref(), Some(ADA.name));
+        run.apply(t);
+        assert_eq!(
+            run.request_approval("approve", BOB),
+            Err(RunError::WrongStatus {
+                step: "approve".into(),
+                status: StepStatus::Requested
+            })
+        );
+        // The action waits for the approval.
+        assert!(matches!(
+            run.complete("contain", ADA),
+            Err(RunError::NotReady { .. })
+        ));
+        // Self-approval is refused, whatever the role.
+        assert_eq!(
+            run.approve("approve", ADA),
+            Err(RunError::SelfApproval("approve".into()))
+        );
+        // Approvals come from security users: not an admin, not a viewer.
+        assert_eq!(
+            run.approve("approve", ADMIN),
+            Err(RunError::ApproverNotSecurity(Role::Admin))
+        );
+        assert_eq!(
+            run.approve("approve", VIEWER),
+            Err(RunError::ApproverNotSecurity(Role::Viewer))
+        );
+        let t = run.approve("approve", BOB).unwrap();
+        assert_eq!(t.from, StepStatus::Requested);
+        assert_eq!(t.to.status, StepStatus::Approved);
+        assert_eq!(t.to.requested_by.as_deref(), Some(ADA.name));
+        assert_eq!(t.to.approved_by.as_deref(), Some(BOB.name));
+        run.apply(t);
+        assert!(ready_ids(&run).contains(&"contain".to_owned()));
+        let t = run.complete("contain", ADA).unwrap();
+        assert_eq!(t.to.status, StepStatus::Done);
+        // The approval's record stays with the approval step, not the action.
+        assert_eq!(t.to.approved_by, None);
+    }
+
+    #[test]
+    fn approval_steps_are_not_completed_and_others_not_approved() {
+        let p = playbook();
+        let mut run = Progress::new(&p, []).unwrap();
+        assert!(matches!(
+            run.request_approval("declare", ADA),
+            Err(RunError::WrongKind { kind: "checklist", .. })
+        ));
+        done(&mut run, "declare");
+        assert!(matches!(
+            run.complete("approve", ADA),
+            Err(RunError::WrongKind { kind: "approval", .. })
+        ));
+        assert!(matches!(
+            run.approve("scope", BOB),
+            Err(RunError::WrongKind { kind: "query", .. })
+        ));
+    }
+
+    #[test]
+    fn viewers_and_other_roles_cannot_act() {
+        let p = playbook();
+        let run = Progress::new(&p, []).unwrap();
+        for role in [Role::Viewer, Role::Developer, Role::Auditor] {
+            let who = Participant { name: "x", role };
+            assert_eq!(run.complete("declare", who), Err(RunError::NotPermitted(role)));
+            assert_eq!(run.skip("notify", who), Err(RunError::NotPermitted(role)));
+            assert_eq!(
+                run.emergency_override("contain", who, "key on pastebin"),
+                Err(RunError::NotPermitted(role))
+            );
+        }
+        assert!(run.complete("declare", ADMIN).is_ok());
+        assert_eq!(
+            run.complete("nowhere", ADA),
+            Err(RunError::UnknownStep("nowhere".into()))
+        );
+    }
+
+    #[test]
+    fn emergency_override_requires_a_reason_and_is_recorded() {
+        let p = playbook();
+        let mut run = Progress::new(&p, []).unwrap();
+        done(&mut run, "declare");
+        assert_eq!(
+            run.emergency_override("contain", ADA, "  \n"),
+            Err(RunError::OverrideNeedsReason)
+        );
+        // Only where the playbook allows it.
+        assert_eq!(
+            run.emergency_override("notify", ADA, "hurry"),
+            Err(RunError::OverrideNotAllowed("notify".into()))
+        );
+        assert_eq!(
+            run.emergency_override("scope", ADA, "hurry"),
+            Err(RunError::OverrideNotAllowed("scope".into()))
+        );
+        let t = run
+            .emergency_override("contain", ADA, "  Key published on a public paste site; nobody else on call.  ")
+            .unwrap();
+        assert_eq!(t.step_id, "approve", "the approval step is the one bypassed");
+        assert_eq!(t.to.status, StepStatus::Skipped);
+        assert_eq!(t.to.done_by.as_deref(), Some(ADA.name));
+        assert_eq!(
+            t.to.override_reason.as_deref(),
+            Some("Key published on a public paste site; nobody else on call.")
+        );
+        run.apply(t);
+        assert_eq!(
+            run.overrides(),
+            [("approve", "Key published on a public paste site; nobody else on call.")]
+        );
+        // The requester may now act alone.
+        assert!(run.complete("contain", ADA).is_ok());
+        // Once approved or overridden, there is nothing left to override.
+        assert!(matches!(
+            run.emergency_override("contain", BOB, "again"),
+            Err(RunError::WrongStatus { .. })
+        ));
+    }
+
+    #[test]
+    fn an_override_also_ends_a_pending_request() {
+        let p = playbook();
+        let mut run = Progress::new(&p, []).unwrap();
+        done(&mut run, "declare");
+        let t = run.request_approval("approve", ADA).unwrap();
+        run.apply(t);
+        let t = run
+            .emergency_override("contain", ADA, "approver unreachable for 20 minutes")
+            .unwrap();
+        assert_eq!(t.from, StepStatus::Requested);
+        assert_eq!(t.to.requested_by.as_deref(), Some(ADA.name));
+        run.apply(t);
+        assert_eq!(
+            run.approve("approve", BOB),
+            Err(RunError::WrongStatus {
+                step: "approve".into(),
+                status: StepStatus::Skipped
+            })
+        );
+    }
+
+    #[test]
+    fn only_optional_steps_are_skipped_and_a_skipped_approval_grants_nothing() {
+        let p = playbook();
+        let mut run = Progress::new(&p, []).unwrap();
+        assert_eq!(
+            run.skip("approve", ADA),
+            Err(RunError::RequiredStep("approve".into()))
+        );
+        assert_eq!(
+            run.skip("review", ADA),
+            Err(RunError::RequiredStep("review".into()))
+        );
+        done(&mut run, "declare");
+        let t = run.request_approval("approve", ADA).unwrap();
+        run.apply(t);
+        let t = run.approve("approve", BOB).unwrap();
+        run.apply(t);
+        done(&mut run, "contain");
+        // Skipping the optional approval finishes it, but the notice it gates may not go out.
+        let t = run.skip("approve-notice", ADA).unwrap();
+        assert_eq!(t.to.status, StepStatus::Skipped);
+        assert_eq!(t.to.override_reason, None);
+        run.apply(t);
+        assert_eq!(
+            run.complete("notify", ADA),
+            Err(RunError::NotApproved {
+                step: "notify".into(),
+                approval: "approve-notice".into()
+            })
+        );
+        let t = run.skip("notify", ADA).unwrap();
+        run.apply(t);
+        assert!(matches!(
+            run.skip("notify", ADA),
+            Err(RunError::WrongStatus { .. })
+        ));
+    }
+
+    #[test]
+    fn only_auto_complete_queries_complete_themselves() {
+        let p = playbook();
+        let mut run = Progress::new(&p, []).unwrap();
+        done(&mut run, "declare");
+        assert_eq!(
+            run.complete_automatically("scope"),
+            Err(RunError::NotAutomatic("scope".into()))
+        );
+        // Not before containment.
+        assert!(matches!(
+            run.complete_automatically("propagation"),
+            Err(RunError::NotReady { .. })
+        ));
+        let t = run.emergency_override("contain", ADA, "on fire").unwrap();
+        run.apply(t);
+        done(&mut run, "contain");
+        let t = run.complete_automatically("propagation").unwrap();
+        assert_eq!(t.to.status, StepStatus::Done);
+        assert_eq!(t.to.done_by, None);
+    }
+
+    #[test]
+    fn closing_needs_every_required_step_finished() {
+        let p = playbook();
+        let mut run = Progress::new(&p, []).unwrap();
+        assert_eq!(
+            run.may_close(),
+            Err(RunError::OpenRequiredSteps(vec![
+                "declare".into(),
+                "scope".into(),
+                "approve".into(),
+                "contain".into(),
+                "propagation".into(),
+                "review".into()
+            ]))
+        );
+        done(&mut run, "declare");
+        done(&mut run, "scope");
+        let t = run.request_approval("approve", ADA).unwrap();
+        run.apply(t);
+        let t = run.approve("approve", BOB).unwrap();
+        run.apply(t);
+        done(&mut run, "contain");
+        let t = run.complete_automatically("propagation").unwrap();
+        run.apply(t);
+        assert_eq!(
+            run.may_close(),
+            Err(RunError::OpenRequiredSteps(vec!["review".into()]))
+        );
+        let e = run.may_close().unwrap_err().to_string();
+        assert!(e.contains("review"), "{e}");
+        done(&mut run, "review");
+        // The optional approval and notice were never touched: closing is still allowed.
+        assert_eq!(run.state("notify").unwrap().status, StepStatus::Pending);
+        assert_eq!(run.may_close(), Ok(()));
+    }
+}
