@@ -14,6 +14,7 @@
 //! console can store the whole parsed playbook beside the incident: a later edit of the file never
 //! changes a running incident.
 
+mod catalog;
 mod document;
 pub mod run;
 mod validate;
@@ -21,16 +22,25 @@ mod validate;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub use catalog::Catalog;
 pub use run::{Participant, Progress, RunError, StepState, StepStatus, Transition};
 
 /// A playbook file that cannot be used, and where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}: {reason}")]
 pub struct PlaybookError {
     pub file: String,
-    /// 1-based.
+    /// 1-based; 0 when the problem is the file as a whole (it cannot be read).
     pub line: usize,
     pub reason: String,
+}
+
+impl fmt::Display for PlaybookError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            0 => write!(f, "{}: {}", self.file, self.reason),
+            line => write!(f, "{}:{line}: {}", self.file, self.reason),
+        }
+    }
 }
 
 /// Reads and validates one playbook file; `file_name` is only used in the error.

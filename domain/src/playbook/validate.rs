@@ -35,6 +35,15 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Playbook, PlaybookError> {
     }
 }
 
+/// The line of the playbook's `id` in a file that parsed, for problems found across files.
+pub(super) fn id_line(text: &str) -> usize {
+    #[derive(serde::Deserialize)]
+    struct JustTheId {
+        id: Spanned<String>,
+    }
+    toml::from_str::<JustTheId>(text).map_or(1, |d| line_of(text, d.id.span().start))
+}
+
 /// The 1-based line of a byte offset.
 fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
