@@ -76,6 +76,9 @@ pub struct Settings {
     pub registry_ca_file: Option<PathBuf>,
     /// How long a registry's answers (tags resolved, signature lists) are kept.
     pub registry_cache_seconds: u64,
+    /// The incident playbooks (`*.toml`), read and validated at start-up: a broken file stops
+    /// the server with its file, line and reason.
+    pub playbooks_dir: PathBuf,
 }
 
 impl Default for Settings {
@@ -107,6 +110,7 @@ impl Default for Settings {
             registry_allow_http: Vec::new(),
             registry_ca_file: None,
             registry_cache_seconds: 30,
+            playbooks_dir: PathBuf::from("playbooks"),
         }
     }
 }
@@ -188,6 +192,9 @@ impl Settings {
         }
         if let Some(v) = var("TRUSTWATCH_BUNDLE_VALIDITY_HOURS") {
             self.bundle_validity_hours = parse("TRUSTWATCH_BUNDLE_VALIDITY_HOURS", v)?;
+        }
+        if let Some(v) = var("TRUSTWATCH_PLAYBOOKS_DIR").filter(|v| !v.trim().is_empty()) {
+            self.playbooks_dir = PathBuf::from(v);
         }
         if let Some(v) = var("TRUSTWATCH_DEFAULT_POLICY_ACTION") {
             self.default_policy_action = DefaultAction::parse(&v)
@@ -446,6 +453,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(file.admission_failure_policy, FailurePolicy::Ignore);
+    }
+
+    #[test]
+    fn playbooks_dir_setting() {
+        assert_eq!(Settings::default().playbooks_dir, PathBuf::from("playbooks"));
+        let s = with_env(&[("TRUSTWATCH_PLAYBOOKS_DIR", "/etc/trustwatch/playbooks")]).unwrap();
+        assert_eq!(s.playbooks_dir, PathBuf::from("/etc/trustwatch/playbooks"));
+        let file: Settings = toml::from_str("playbooks_dir = \"ops/playbooks\"").unwrap();
+        assert_eq!(file.playbooks_dir, PathBuf::from("ops/playbooks"));
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod ingest;
 mod keys_policies_ui;
 mod login;
 mod overview;
+mod playbooks;
 mod rejections;
 mod report;
 mod roles;
