@@ -133,7 +133,10 @@ pub enum StepKind {
     },
     /// A live view; `auto_complete` steps finish themselves when the query's completion
     /// condition holds.
-    Query { query: QueryKind, auto_complete: bool },
+    Query {
+        query: QueryKind,
+        auto_complete: bool,
+    },
     /// A second security user approves what someone else requested.
     Approval,
     /// The post-incident write-up; always the last step.

@@ -116,7 +116,9 @@ pub async fn build_router(pool: PgPool, settings: &Settings) -> anyhow::Result<A
 }
 
 /// The playbook catalog, or an error naming every broken file with its line and reason.
-fn load_playbooks(settings: &Settings) -> anyhow::Result<std::sync::Arc<domain::playbook::Catalog>> {
+fn load_playbooks(
+    settings: &Settings,
+) -> anyhow::Result<std::sync::Arc<domain::playbook::Catalog>> {
     match service::playbooks::load_dir(&settings.playbooks_dir) {
         Ok(catalog) => {
             tracing::info!(count = catalog.len(), dir = %settings.playbooks_dir.display(), "playbooks loaded");

@@ -457,7 +457,10 @@ mod tests {
 
     #[test]
     fn playbooks_dir_setting() {
-        assert_eq!(Settings::default().playbooks_dir, PathBuf::from("playbooks"));
+        assert_eq!(
+            Settings::default().playbooks_dir,
+            PathBuf::from("playbooks")
+        );
         let s = with_env(&[("TRUSTWATCH_PLAYBOOKS_DIR", "/etc/trustwatch/playbooks")]).unwrap();
         assert_eq!(s.playbooks_dir, PathBuf::from("/etc/trustwatch/playbooks"));
         let file: Settings = toml::from_str("playbooks_dir = \"ops/playbooks\"").unwrap();

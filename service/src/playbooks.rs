@@ -15,8 +15,12 @@ pub fn load_dir(dir: &Path) -> Result<Catalog, Vec<PlaybookError>> {
         line: 0,
         reason,
     };
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| vec![whole(dir, format!("cannot read the playbooks directory: {e}"))])?;
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        vec![whole(
+            dir,
+            format!("cannot read the playbooks directory: {e}"),
+        )]
+    })?;
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for entry in entries {
@@ -113,7 +117,12 @@ mod tests {
     fn a_broken_file_is_named_with_its_line() {
         let dir = TempDir::new();
         dir.write("drill.toml", MINIMAL);
-        dir.write("broken.toml", &MINIMAL.replace("id = \"drill\"", "id = \"other\"").replace("kind = \"review\"", "kind = \"reveiw\""));
+        dir.write(
+            "broken.toml",
+            &MINIMAL
+                .replace("id = \"drill\"", "id = \"other\"")
+                .replace("kind = \"review\"", "kind = \"reveiw\""),
+        );
         let errors = load_dir(&dir.0).unwrap_err();
         assert_eq!(errors.len(), 1, "{errors:?}");
         let shown = errors[0].to_string();
@@ -131,18 +140,28 @@ mod tests {
         assert_eq!(errors.len(), 1);
         assert!(errors[0].file.ends_with("b.toml"), "{:?}", errors[0]);
         assert_eq!(errors[0].line, 1);
-        assert!(errors[0].reason.contains("already used by"), "{}", errors[0]);
+        assert!(
+            errors[0].reason.contains("already used by"),
+            "{}",
+            errors[0]
+        );
     }
 
     #[test]
     fn a_missing_or_empty_directory_is_an_error() {
         let dir = TempDir::new();
         let errors = load_dir(&dir.0).unwrap_err();
-        assert!(errors[0].reason.contains("holds no playbooks"), "{errors:?}");
+        assert!(
+            errors[0].reason.contains("holds no playbooks"),
+            "{errors:?}"
+        );
         assert_eq!(errors[0].line, 0);
         let missing = dir.0.join("nowhere");
         let errors = load_dir(&missing).unwrap_err();
         let shown = errors[0].to_string();
-        assert!(shown.starts_with(&format!("{}: cannot read", missing.display())), "{shown}");
+        assert!(
+            shown.starts_with(&format!("{}: cannot read", missing.display())),
+            "{shown}"
+        );
     }
 }

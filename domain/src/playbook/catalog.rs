@@ -113,7 +113,10 @@ mod tests {
             ("c.toml".to_owned(), playbook("Bad Id", "Bad")),
         ])
         .unwrap_err();
-        let shown: Vec<String> = errors.iter().map(|e| format!("{}:{}", e.file, e.line)).collect();
+        let shown: Vec<String> = errors
+            .iter()
+            .map(|e| format!("{}:{}", e.file, e.line))
+            .collect();
         assert_eq!(shown, ["a.toml:1", "c.toml:2"]);
     }
 }

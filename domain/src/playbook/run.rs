@@ -582,7 +582,10 @@ depends_on = ["scope", "propagation"]
     fn statuses_are_the_tables() {
         // incident_steps: CHECK (status IN ('pending', 'requested', 'approved', 'done', 'skipped'))
         let names: Vec<&str> = StepStatus::ALL.iter().map(|s| s.as_str()).collect();
-        assert_eq!(names, ["pending", "requested", "approved", "done", "skipped"]);
+        assert_eq!(
+            names,
+            ["pending", "requested", "approved", "done", "skipped"]
+        );
         for s in StepStatus::ALL {
             assert_eq!(StepStatus::parse(s.as_str()), Ok(s));
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
@@ -722,12 +725,18 @@ depends_on = ["scope", "propagation"]
         let mut run = Progress::new(&p, []).unwrap();
         assert!(matches!(
             run.request_approval("declare", ADA),
-            Err(RunError::WrongKind { kind: "checklist", .. })
+            Err(RunError::WrongKind {
+                kind: "checklist",
+                ..
+            })
         ));
         done(&mut run, "declare");
         assert!(matches!(
             run.complete("approve", ADA),
-            Err(RunError::WrongKind { kind: "approval", .. })
+            Err(RunError::WrongKind {
+                kind: "approval",
+                ..
+            })
         ));
         assert!(matches!(
             run.approve("scope", BOB),
@@ -741,7 +750,10 @@ depends_on = ["scope", "propagation"]
         let run = Progress::new(&p, []).unwrap();
         for role in [Role::Viewer, Role::Developer, Role::Auditor] {
             let who = Participant { name: "x", role };
-            assert_eq!(run.complete("declare", who), Err(RunError::NotPermitted(role)));
+            assert_eq!(
+                run.complete("declare", who),
+                Err(RunError::NotPermitted(role))
+            );
             assert_eq!(run.skip("notify", who), Err(RunError::NotPermitted(role)));
             assert_eq!(
                 run.emergency_override("contain", who, "key on pastebin"),
@@ -774,9 +786,16 @@ depends_on = ["scope", "propagation"]
             Err(RunError::OverrideNotAllowed("scope".into()))
         );
         let t = run
-            .emergency_override("contain", ADA, "  Key published on a public paste site; nobody else on call.  ")
+            .emergency_override(
+                "contain",
+                ADA,
+                "  Key published on a public paste site; nobody else on call.  ",
+            )
             .unwrap();
-        assert_eq!(t.step_id, "approve", "the approval step is the one bypassed");
+        assert_eq!(
+            t.step_id, "approve",
+            "the approval step is the one bypassed"
+        );
         assert_eq!(t.to.status, StepStatus::Skipped);
         assert_eq!(t.to.done_by.as_deref(), Some(ADA.name));
         assert_eq!(
@@ -786,7 +805,10 @@ depends_on = ["scope", "propagation"]
         run.apply(t);
         assert_eq!(
             run.overrides(),
-            [("approve", "Key published on a public paste site; nobody else on call.")]
+            [(
+                "approve",
+                "Key published on a public paste site; nobody else on call."
+            )]
         );
         // The requester may now act alone.
         assert!(run.complete("contain", ADA).is_ok());

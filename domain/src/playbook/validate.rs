@@ -47,7 +47,11 @@ pub(super) fn id_line(text: &str) -> usize {
 /// The 1-based line of a byte offset.
 fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|b| **b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
 }
 
 struct Problems<'t> {
@@ -135,7 +139,13 @@ impl Problems<'_> {
         }
     }
 
-    fn step(&mut self, index: usize, is_last: bool, s: &StepDocument, seen: &HashMap<String, Seen>) -> Step {
+    fn step(
+        &mut self,
+        index: usize,
+        is_last: bool,
+        s: &StepDocument,
+        seen: &HashMap<String, Seen>,
+    ) -> Step {
         let id = s.id.get_ref();
         if !is_valid_name(id) {
             self.at(&s.id, format!("step id {id:?} {ID_RULE}"));
@@ -456,7 +466,10 @@ depends_on = ["propagation"]
     fn the_parsed_playbook_round_trips_through_json() {
         let p = parse("drill.toml", VALID).unwrap();
         let json = serde_json::to_string(&p).unwrap();
-        assert!(json.contains(r#""kind":"action","action":"contain_key""#), "{json}");
+        assert!(
+            json.contains(r#""kind":"action","action":"contain_key""#),
+            "{json}"
+        );
         let back: Playbook = serde_json::from_str(&json).unwrap();
         assert_eq!(back, p);
     }
@@ -503,7 +516,11 @@ depends_on = ["propagation"]
 
     #[test]
     fn ids_must_be_labels_and_unique() {
-        assert_error(&broken(r#"id = "drill""#, r#"id = "Drill!""#), 1, "playbook id");
+        assert_error(
+            &broken(r#"id = "drill""#, r#"id = "Drill!""#),
+            1,
+            "playbook id",
+        );
         let scope = line_of_text(r#"id = "scope""#);
         assert_error(
             &broken(r#"id = "scope""#, r#"id = "declare""#),
@@ -519,14 +536,21 @@ depends_on = ["propagation"]
 
     #[test]
     fn titles_instructions_and_description_are_not_empty() {
-        assert_error(&broken(r#"title = "A drill""#, r#"title = """#), 2, "title is empty");
+        assert_error(
+            &broken(r#"title = "A drill""#, r#"title = """#),
+            2,
+            "title is empty",
+        );
         assert_error(
             &broken(r#"description = "For tests.""#, r#"description = "  ""#),
             4,
             "description is empty",
         );
         assert_error(
-            &broken(r#"instructions = "Tell the others.""#, r#"instructions = """#),
+            &broken(
+                r#"instructions = "Tell the others.""#,
+                r#"instructions = """#,
+            ),
             line_of_text("Tell the others."),
             "instructions is empty",
         );
@@ -571,12 +595,18 @@ depends_on = ["propagation"]
     fn kinds_need_their_fields_and_refuse_the_others() {
         let items = line_of_text("items = [");
         assert_error(
-            &broken(r#"items = ["Pick the key", "Name a commander"]"#, "items = []"),
+            &broken(
+                r#"items = ["Pick the key", "Name a commander"]"#,
+                "items = []",
+            ),
             items,
             "at least one item",
         );
         assert_error(
-            &broken(r#"items = ["Pick the key", "Name a commander"]"#, r#"items = ["a", " "]"#),
+            &broken(
+                r#"items = ["Pick the key", "Name a commander"]"#,
+                r#"items = ["a", " "]"#,
+            ),
             items,
             "a checklist item is empty",
         );
@@ -587,14 +617,18 @@ depends_on = ["propagation"]
         );
         assert_error(
             &broken(r#"action = "notify_webhooks""#, ""),
-            line_of_text(r#"kind = "action"
-action = "notify_webhooks""#),
+            line_of_text(
+                r#"kind = "action"
+action = "notify_webhooks""#,
+            ),
             "an action step names its action",
         );
         assert_error(
             &broken(r#"query = "blast_radius""#, ""),
-            line_of_text(r#"kind = "query"
-query = "blast_radius""#),
+            line_of_text(
+                r#"kind = "query"
+query = "blast_radius""#,
+            ),
             "a query step names its query",
         );
         // A field of another kind is refused where it is written.
@@ -612,30 +646,42 @@ query = "blast_radius""#),
     fn dependencies_name_earlier_steps_only() {
         let scope_deps = line_of_text(r#"depends_on = ["declare"]"#);
         assert_error(
-            &broken(r#"Look at what the key signed."
-depends_on = ["declare"]"#, r#"Look at what the key signed."
-depends_on = ["contain"]"#),
+            &broken(
+                r#"Look at what the key signed."
+depends_on = ["declare"]"#,
+                r#"Look at what the key signed."
+depends_on = ["contain"]"#,
+            ),
             scope_deps,
             "depends_on \"contain\" does not name an earlier step",
         );
         assert_error(
-            &broken(r#"Look at what the key signed."
-depends_on = ["declare"]"#, r#"Look at what the key signed."
-depends_on = ["nowhere"]"#),
+            &broken(
+                r#"Look at what the key signed."
+depends_on = ["declare"]"#,
+                r#"Look at what the key signed."
+depends_on = ["nowhere"]"#,
+            ),
             scope_deps,
             "\"nowhere\" does not name an earlier step",
         );
         assert_error(
-            &broken(r#"Look at what the key signed."
-depends_on = ["declare"]"#, r#"Look at what the key signed."
-depends_on = ["scope"]"#),
+            &broken(
+                r#"Look at what the key signed."
+depends_on = ["declare"]"#,
+                r#"Look at what the key signed."
+depends_on = ["scope"]"#,
+            ),
             scope_deps,
             "depends on itself",
         );
         assert_error(
-            &broken(r#"Look at what the key signed."
-depends_on = ["declare"]"#, r#"Look at what the key signed."
-depends_on = ["declare", "declare"]"#),
+            &broken(
+                r#"Look at what the key signed."
+depends_on = ["declare"]"#,
+                r#"Look at what the key signed."
+depends_on = ["declare", "declare"]"#,
+            ),
             scope_deps,
             "listed twice",
         );
@@ -648,16 +694,23 @@ depends_on = ["declare", "declare"]"#),
             "depends_on = [\n  \"propagation\",\n  \"later\",\n]",
         );
         let at = text.find("\"later\"").unwrap();
-        assert_error(&text, line_of(&text, at), "\"later\" does not name an earlier step");
+        assert_error(
+            &text,
+            line_of(&text, at),
+            "\"later\" does not name an earlier step",
+        );
     }
 
     #[test]
     fn gated_actions_need_an_approval_dependency() {
         let line = line_of_text("requires_approval = true");
         assert_error(
-            &broken(r#"Mark the key compromised."
-depends_on = ["approve"]"#, r#"Mark the key compromised."
-depends_on = ["scope"]"#),
+            &broken(
+                r#"Mark the key compromised."
+depends_on = ["approve"]"#,
+                r#"Mark the key compromised."
+depends_on = ["scope"]"#,
+            ),
             line,
             "depends_on must name an earlier approval step",
         );
@@ -668,8 +721,11 @@ depends_on = ["scope"]"#),
             "emergency_override bypasses an approval",
         );
         // Without requires_approval the action has no gate, even after an approval step.
-        let p = parse("d.toml", &broken("requires_approval = true\nemergency_override = true\n", ""))
-            .unwrap();
+        let p = parse(
+            "d.toml",
+            &broken("requires_approval = true\nemergency_override = true\n", ""),
+        )
+        .unwrap();
         assert_eq!(p.step("contain").unwrap().approval(), None);
     }
 
@@ -688,9 +744,16 @@ depends_on = ["scope"]"#),
     #[test]
     fn exactly_one_review_and_it_last() {
         // No review: the last step is named.
-        let text = broken(r#"kind = "review""#, r#"kind = "checklist"
-items = ["x"]"#);
-        assert_error(&text, line_of_text(r#"kind = "review""#), "the last step must be the review");
+        let text = broken(
+            r#"kind = "review""#,
+            r#"kind = "checklist"
+items = ["x"]"#,
+        );
+        assert_error(
+            &text,
+            line_of_text(r#"kind = "review""#),
+            "the last step must be the review",
+        );
         // A review in the middle.
         assert_error(
             &broken(r#"kind = "approval""#, r#"kind = "review""#),
@@ -698,8 +761,15 @@ items = ["x"]"#);
             "a review step must be the last step",
         );
         // An optional review.
-        let text = broken(r#"instructions = "Write it up.""#, "instructions = \"Write it up.\"\nrequired = false");
-        assert_error(&text, line_of_text("Write it up.") + 1, "the review cannot be optional");
+        let text = broken(
+            r#"instructions = "Write it up.""#,
+            "instructions = \"Write it up.\"\nrequired = false",
+        );
+        assert_error(
+            &text,
+            line_of_text("Write it up.") + 1,
+            "the review cannot be optional",
+        );
         // No steps at all.
         let head = VALID.split("[[steps]]").next().unwrap();
         assert_error(head, 1, "no steps");
@@ -709,6 +779,10 @@ items = ["x"]"#);
     fn the_first_problem_in_the_file_is_reported() {
         let text = broken(r#"title = "Review""#, r#"title = """#);
         let text = text.replacen(r#"title = "Declare""#, r#"title = """#, 1);
-        assert_error(&text, line_of_text(r#"title = "Declare""#), "title is empty");
+        assert_error(
+            &text,
+            line_of_text(r#"title = "Declare""#),
+            "title is empty",
+        );
     }
 }

@@ -36,7 +36,11 @@ async fn a_broken_playbook_stops_start_up_naming_file_and_line(pool: PgPool) {
     let rotation =
         std::fs::read_to_string(repository_playbooks().join("planned-key-rotation.toml")).unwrap();
     let needle = "depends_on = [\"plan\"]\ninstructions = '''\nCreate the new key";
-    assert_eq!(rotation.matches(needle).count(), 1, "the rotation playbook changed");
+    assert_eq!(
+        rotation.matches(needle).count(),
+        1,
+        "the rotation playbook changed"
+    );
     let broken = rotation.replacen(
         needle,
         "depends_on = [\"switch-signers\"]\ninstructions = '''\nCreate the new key",
@@ -56,7 +60,10 @@ async fn a_broken_playbook_stops_start_up_naming_file_and_line(pool: PgPool) {
         Ok(_) => panic!("started with a broken playbook"),
         Err(e) => format!("{e:#}"),
     };
-    let at = format!("{}:{line}: ", dir.join("planned-key-rotation.toml").display());
+    let at = format!(
+        "{}:{line}: ",
+        dir.join("planned-key-rotation.toml").display()
+    );
     assert!(error.contains(&at), "expected {at:?} in {error}");
     assert!(
         error.contains("\"switch-signers\" does not name an earlier step"),
