@@ -27,11 +27,19 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Playbook, PlaybookError> {
     let mut problems = Problems {
         text,
         found: Vec::new(),
+        gated: HashMap::new(),
     };
     let playbook = problems.playbook(doc);
     match problems.found.into_iter().min_by_key(|(line, _)| *line) {
         None => Ok(playbook),
         Some((line, reason)) => Err(error(line, reason)),
+    }
+}
+
+fn kind_approval(kind: &StepKind) -> Option<&str> {
+    match kind {
+        StepKind::Action { approval, .. } => approval.as_deref(),
+        _ => None,
     }
 }
 
@@ -57,6 +65,8 @@ fn line_of(text: &str, offset: usize) -> usize {
 struct Problems<'t> {
     text: &'t str,
     found: Vec<(usize, String)>,
+    /// Approval steps already gating an action, with the line of that action's gate.
+    gated: HashMap<String, usize>,
 }
 
 /// What later steps need to know about an earlier one.
@@ -64,6 +74,7 @@ struct Seen {
     index: usize,
     line: usize,
     kind: &'static str,
+    required: bool,
 }
 
 impl Problems<'_> {
@@ -120,6 +131,7 @@ impl Problems<'_> {
                 index,
                 line: self.line(&step.id),
                 kind: steps[index].kind.name(),
+                required: steps[index].required,
             });
         }
         if let Some(last_step) = doc.steps.last() {
@@ -185,8 +197,20 @@ impl Problems<'_> {
             depends_on.push(name.clone());
         }
 
-        let kind = self.kind(s, &approvals);
         let required = s.required.as_ref().is_none_or(|r| *r.get_ref());
+        let kind = self.kind(s, &approvals);
+        if let (true, Some(approval)) = (required, kind_approval(&kind)) {
+            if seen.get(approval).is_some_and(|a| !a.required) {
+                if let Some(r) = &s.requires_approval {
+                    self.at(
+                        r,
+                        format!(
+                            "approval {approval:?} is optional, so this required action could never run once it is skipped: make both required or both optional"
+                        ),
+                    );
+                }
+            }
+        }
         if kind == StepKind::Review {
             if !is_last {
                 self.at(
@@ -249,7 +273,23 @@ impl Problems<'_> {
                 };
                 let approval = match &s.requires_approval {
                     Some(r) if *r.get_ref() => match approvals.first() {
-                        Some(a) => Some(a.clone()),
+                        Some(a) => {
+                            // One approval, one change: an override of one action must not
+                            // open the gate of another.
+                            let line = self.line(r);
+                            match self.gated.get(a) {
+                                Some(first) => self.found.push((
+                                    line,
+                                    format!(
+                                        "approval {a:?} already gates the action on line {first}: give each action its own approval step"
+                                    ),
+                                )),
+                                None => {
+                                    self.gated.insert(a.clone(), line);
+                                }
+                            }
+                            Some(a.clone())
+                        }
                         None => {
                             self.at(
                                 r,
@@ -727,6 +767,50 @@ depends_on = ["scope"]"#,
         )
         .unwrap();
         assert_eq!(p.step("contain").unwrap().approval(), None);
+    }
+
+    #[test]
+    fn an_approval_gates_one_action_and_is_as_required_as_it() {
+        // A second action behind the same approval.
+        let text = broken(
+            r#"action = "notify_webhooks"
+required = false"#,
+            r#"action = "notify_webhooks"
+requires_approval = true
+required = false"#,
+        );
+        let text = text.replacen(
+            r#"depends_on = ["contain"]
+
+[[steps]]
+id = "review""#,
+            r#"depends_on = ["contain", "approve"]
+
+[[steps]]
+id = "review""#,
+            1,
+        );
+        let e = error(&text);
+        assert_eq!(
+            e.line,
+            line_of_text(r#"action = "notify_webhooks""#) + 1,
+            "{e}"
+        );
+        assert!(
+            e.reason.contains(&format!(
+                "approval \"approve\" already gates the action on line {}",
+                line_of_text("requires_approval = true")
+            )),
+            "{e}"
+        );
+        // An optional approval in front of a required action.
+        let text = broken(
+            r#"instructions = "A second security user approves.""#,
+            "instructions = \"A second security user approves.\"\nrequired = false",
+        );
+        let e = error(&text);
+        assert_eq!(e.line, line_of_text("requires_approval = true") + 1, "{e}");
+        assert!(e.reason.contains("approval \"approve\" is optional"), "{e}");
     }
 
     #[test]
