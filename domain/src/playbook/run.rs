@@ -82,6 +82,11 @@ pub struct StepState {
     /// Set when an emergency override skipped this approval step: the written reason, kept for
     /// the audit log and the review.
     pub override_reason: Option<String>,
+    /// The checklist items ticked, by index. Completing a checklist does not wait for every
+    /// item (containment must not wait for the evidence to be archived); the items left are
+    /// what the review reports.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ticked: Vec<usize>,
 }
 
 /// The user acting on a step.
@@ -141,6 +146,8 @@ pub enum RunError {
     OverrideNeedsReason,
     #[error("step {0:?} does not complete itself")]
     NotAutomatic(String),
+    #[error("step {step:?} has no item {item}")]
+    NoSuchItem { step: String, item: usize },
     #[error("the incident cannot be closed: required steps are unfinished: {}", .0.join(", "))]
     OpenRequiredSteps(Vec<String>),
 }
@@ -419,6 +426,59 @@ impl<'p> Progress<'p> {
                 ..current
             },
         ))
+    }
+
+    /// Ticks (or, with `ticked` false, unticks) item `item` of a checklist step that is not
+    /// finished yet.
+    pub fn tick(
+        &self,
+        step_id: &str,
+        item: usize,
+        ticked: bool,
+        by: Participant<'_>,
+    ) -> Result<Transition, RunError> {
+        permitted(by)?;
+        let step = self.step(step_id)?;
+        let StepKind::Checklist { items } = &step.kind else {
+            return Err(wrong_kind(step, "only checklist items are ticked"));
+        };
+        if item >= items.len() {
+            return Err(RunError::NoSuchItem {
+                step: step_id.to_owned(),
+                item,
+            });
+        }
+        let mut state = self.current(step_id);
+        if state.status.is_finished() {
+            return Err(RunError::WrongStatus {
+                step: step_id.to_owned(),
+                status: state.status,
+            });
+        }
+        state.ticked.retain(|i| *i != item);
+        if ticked {
+            state.ticked.push(item);
+            state.ticked.sort_unstable();
+        }
+        Ok(self.transition(step_id, state))
+    }
+
+    /// The items of finished checklist steps that were never ticked, for the review.
+    pub fn unticked(&self) -> Vec<(&'p str, &'p str)> {
+        let mut left = Vec::new();
+        for step in self.playbook.steps() {
+            if let StepKind::Checklist { items } = &step.kind {
+                let state = self.states.get(&step.id);
+                if state.is_some_and(|s| s.status == StepStatus::Done) {
+                    for (i, item) in items.iter().enumerate() {
+                        if !state.is_some_and(|s| s.ticked.contains(&i)) {
+                            left.push((step.id.as_str(), item.as_str()));
+                        }
+                    }
+                }
+            }
+        }
+        left
     }
 
     /// The approvals bypassed by an emergency override, with their reasons, for the review.
@@ -899,6 +959,41 @@ depends_on = ["scope", "propagation"]
         let t = run.complete_automatically("propagation").unwrap();
         assert_eq!(t.to.status, StepStatus::Done);
         assert_eq!(t.to.done_by, None);
+    }
+
+    #[test]
+    fn checklist_items_are_ticked_and_the_rest_reported() {
+        let p = playbook();
+        let mut run = Progress::new(&p, []).unwrap();
+        assert!(matches!(
+            run.tick("scope", 0, true, ADA),
+            Err(RunError::WrongKind { kind: "query", .. })
+        ));
+        assert_eq!(
+            run.tick("declare", 1, true, ADA),
+            Err(RunError::NoSuchItem {
+                step: "declare".into(),
+                item: 1
+            })
+        );
+        assert_eq!(
+            run.tick("declare", 0, true, VIEWER),
+            Err(RunError::NotPermitted(Role::Viewer))
+        );
+        let t = run.tick("declare", 0, true, ADA).unwrap();
+        assert_eq!(t.to.ticked, [0]);
+        assert_eq!(t.to.status, StepStatus::Pending);
+        run.apply(t);
+        let t = run.tick("declare", 0, false, BOB).unwrap();
+        assert!(t.to.ticked.is_empty());
+        run.apply(t);
+        // Completing does not wait for the items, but the review hears of the ones left.
+        done(&mut run, "declare");
+        assert_eq!(run.unticked(), [("declare", "Pick the key")]);
+        assert!(matches!(
+            run.tick("declare", 0, true, ADA),
+            Err(RunError::WrongStatus { .. })
+        ));
     }
 
     #[test]
