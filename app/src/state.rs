@@ -14,4 +14,6 @@ pub struct AppState {
     /// Signs and stores a new trust-bundle version; every change to keys, key groups or
     /// policies passes it to the service, which publishes in the change's transaction.
     pub publisher: service::trust_bundle::Publisher,
+    /// The playbooks read and validated at start-up; an incident copies the one it runs.
+    pub playbooks: std::sync::Arc<domain::playbook::Catalog>,
 }

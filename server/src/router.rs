@@ -33,6 +33,8 @@ pub struct AppParts {
 /// (reading or generating the bundle key, publishing when needed); expects the schema to be
 /// migrated already.
 pub async fn build_router(pool: PgPool, settings: &Settings) -> anyhow::Result<AppParts> {
+    // First, so a broken playbook stops start-up before anything else is prepared.
+    let playbooks = load_playbooks(settings)?;
     let store = PostgresStore::new(pool.clone());
     store
         .migrate()
@@ -58,6 +60,7 @@ pub async fn build_router(pool: PgPool, settings: &Settings) -> anyhow::Result<A
         .await
         .context("preparing the trust bundle")?;
     let state = AppState {
+        playbooks,
         publisher,
         pool,
         throttle: settings.throttle(),
@@ -111,6 +114,26 @@ pub async fn build_router(pool: PgPool, settings: &Settings) -> anyhow::Result<A
         state,
         recorder: admission.recorder,
     })
+}
+
+/// The playbook catalog, or an error naming every broken file with its line and reason.
+fn load_playbooks(
+    settings: &Settings,
+) -> anyhow::Result<std::sync::Arc<domain::playbook::Catalog>> {
+    match service::playbooks::load_dir(&settings.playbooks_dir) {
+        Ok(catalog) => {
+            tracing::info!(count = catalog.len(), dir = %settings.playbooks_dir.display(), "playbooks loaded");
+            Ok(std::sync::Arc::new(catalog))
+        }
+        Err(errors) => {
+            let lines: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
+            anyhow::bail!(
+                "the playbooks in {} cannot be used (set playbooks_dir or TRUSTWATCH_PLAYBOOKS_DIR to another directory):\n{}",
+                settings.playbooks_dir.display(),
+                lines.join("\n")
+            )
+        }
+    }
 }
 
 /// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight.

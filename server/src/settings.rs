@@ -82,6 +82,9 @@ pub struct Settings {
     pub alert_webhooks: Vec<SecretString>,
     /// Signs each webhook request (`X-Trustwatch-Signature`, HMAC-SHA256) when set.
     pub alert_webhook_secret: Option<SecretString>,
+    /// The incident playbooks (`*.toml`), read and validated at start-up: a broken file stops
+    /// the server with its file, line and reason.
+    pub playbooks_dir: PathBuf,
 }
 
 impl Default for Settings {
@@ -116,6 +119,7 @@ impl Default for Settings {
             alert_interval_seconds: 60,
             alert_webhooks: Vec::new(),
             alert_webhook_secret: None,
+            playbooks_dir: PathBuf::from("playbooks"),
         }
     }
 }
@@ -197,6 +201,9 @@ impl Settings {
         }
         if let Some(v) = var("TRUSTWATCH_BUNDLE_VALIDITY_HOURS") {
             self.bundle_validity_hours = parse("TRUSTWATCH_BUNDLE_VALIDITY_HOURS", v)?;
+        }
+        if let Some(v) = var("TRUSTWATCH_PLAYBOOKS_DIR").filter(|v| !v.trim().is_empty()) {
+            self.playbooks_dir = PathBuf::from(v);
         }
         if let Some(v) = var("TRUSTWATCH_DEFAULT_POLICY_ACTION") {
             self.default_policy_action = DefaultAction::parse(&v)
@@ -537,6 +544,18 @@ mod tests {
         assert!(e.to_string().contains("entry 1"), "{e}");
         assert!(!e.to_string().contains("hunter2"), "{e}");
         assert!(with_env(&[("TRUSTWATCH_ALERT_INTERVAL_SECONDS", "1")]).is_err());
+    }
+
+    #[test]
+    fn playbooks_dir_setting() {
+        assert_eq!(
+            Settings::default().playbooks_dir,
+            PathBuf::from("playbooks")
+        );
+        let s = with_env(&[("TRUSTWATCH_PLAYBOOKS_DIR", "/etc/trustwatch/playbooks")]).unwrap();
+        assert_eq!(s.playbooks_dir, PathBuf::from("/etc/trustwatch/playbooks"));
+        let file: Settings = toml::from_str("playbooks_dir = \"ops/playbooks\"").unwrap();
+        assert_eq!(file.playbooks_dir, PathBuf::from("ops/playbooks"));
     }
 
     #[test]

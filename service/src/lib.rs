@@ -22,6 +22,7 @@ pub mod login;
 pub mod maintenance;
 pub mod overview;
 pub mod password;
+pub mod playbooks;
 pub mod policies;
 pub mod registry;
 pub mod rejections;

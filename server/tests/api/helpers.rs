@@ -16,6 +16,12 @@ pub struct TestApp {
     pub publisher: service::trust_bundle::Publisher,
 }
 
+/// The repository's `playbooks/`: tests load the real files, as a server started from the
+/// checkout does.
+pub fn repository_playbooks() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../playbooks")
+}
+
 /// Starts the whole application on a free port over `pool` (already migrated by `sqlx::test`).
 pub async fn spawn_app(pool: PgPool) -> TestApp {
     spawn_app_with(pool, Settings::default()).await
@@ -27,6 +33,10 @@ pub async fn spawn_app_with(pool: PgPool, mut settings: Settings) -> TestApp {
         settings.bundle_key_file = std::env::temp_dir()
             .join(format!("tw-test-{}", uuid::Uuid::now_v7()))
             .join("bundle-signing.key");
+    }
+    if settings.playbooks_dir == Settings::default().playbooks_dir {
+        // The default is relative to the checkout; tests run from `server/`.
+        settings.playbooks_dir = repository_playbooks();
     }
     // Logs only when asked for (TRUSTWATCH_LOG=debug cargo test …): they bypass the test harness's
     // output capture and would bury the results.

@@ -17,6 +17,7 @@ mod key_image_pages;
 mod keys_policies_ui;
 mod login;
 mod overview;
+mod playbooks;
 mod rejections;
 mod report;
 mod roles;

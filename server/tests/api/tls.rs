@@ -114,7 +114,10 @@ async fn serves_https_and_picks_up_a_replaced_certificate(pool: PgPool) {
     replace(dir, "first.crt", "tls.crt");
     replace(dir, "first.key", "tls.key");
 
-    let settings = server::Settings::default();
+    let settings = server::Settings {
+        playbooks_dir: crate::helpers::repository_playbooks(),
+        ..server::Settings::default()
+    };
     let parts = server::build_router(pool, &settings).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();

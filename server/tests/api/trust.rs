@@ -1048,6 +1048,7 @@ async fn start_up_republishes_only_when_needed(pool: PgPool) {
     // A second replica with the same key and settings publishes nothing.
     let settings = server::Settings {
         bundle_key_file: app.bundle_key_file.clone(),
+        playbooks_dir: crate::helpers::repository_playbooks(),
         ..server::Settings::default()
     };
     server::build_router(app.pool.clone(), &settings)
