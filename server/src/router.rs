@@ -138,6 +138,14 @@ fn load_playbooks(
 
 /// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight.
 pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> anyhow::Result<()> {
+    use axum::serve::ListenerExt;
+    // Pages stream in several writes (the shell first, then each resolved part). With Nagle's
+    // algorithm a small write waits for the client's delayed ACK of the one before: measured
+    // 40 ms added to every page render here (`scripts/bench pages`). The TLS listener does the
+    // same for HTTPS.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),

@@ -393,6 +393,20 @@ async fn any_use_of_a_compromised_key_fires_revoked_and_active_keys_otherwise_qu
     .await
     .unwrap();
     assert_eq!(of_key.len(), 1);
+    // …and so does the key page itself.
+    let viewer = app.logged_in("viewer@example.org", Role::Viewer).await;
+    let page: serde_json::Value = app
+        .server_fn(
+            &viewer,
+            "keys/get",
+            &format!("fingerprint={}", legacy.replace(':', "%3A")),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["alerts"].as_array().map(Vec::len), Some(1), "{page}");
+    assert_eq!(page["alerts"][0]["severity"], "critical");
     let of_active = service::alerts::list(
         &app.pool,
         &AlertFilter {

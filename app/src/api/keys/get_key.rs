@@ -27,6 +27,17 @@ pub async fn get_key(fingerprint: String) -> Result<KeyPageView, AppError> {
         service::key_usage::daily_signatures(&state.pool, &fingerprint, USAGE_DAYS, now).await?;
     let (signers, signers_total) =
         service::key_usage::signers(&state.pool, &fingerprint, SIGNERS_SHOWN).await?;
+    // The key's anomalies: the open alerts about it, newest first.
+    let alerts = service::alerts::list(
+        &state.pool,
+        &service::alerts::AlertFilter {
+            key_fingerprint: Some(fingerprint.as_str().to_owned()),
+            state: Some(service::alerts::AlertState::Open),
+            limit: 20,
+            ..Default::default()
+        },
+    )
+    .await?;
     Ok(KeyPageView {
         custody_uri: key.key.custody_uri.clone(),
         key: super::key_view(key, now),
@@ -43,8 +54,15 @@ pub async fn get_key(fingerprint: String) -> Result<KeyPageView, AppError> {
                 last_seen: time::absolute(s.last_seen),
             })
             .collect(),
-        // Wired to the alerts of this key once alerts are recorded.
-        alerts: Vec::new(),
+        alerts: alerts
+            .into_iter()
+            .map(|a| crate::model::KeyAlertView {
+                id: a.id.to_string(),
+                severity: a.severity,
+                summary: a.summary,
+                raised: time::absolute(a.first_seen_at),
+            })
+            .collect(),
     })
 }
 

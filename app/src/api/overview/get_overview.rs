@@ -11,6 +11,7 @@ pub async fn get_overview() -> Result<OverviewView, AppError> {
     let state = crate::auth::state()?;
     let now = chrono::Utc::now();
     let mut o = service::overview::load(&state.pool, now).await?;
+    let open_alerts = service::alerts::count_open(&state.pool).await?;
     let counts = |a, r, w, e| OutcomeCountsView {
         admitted: a,
         rejected: r,
@@ -71,6 +72,6 @@ pub async fn get_overview() -> Result<OverviewView, AppError> {
                 opened_ago: time::ago(i.opened_at, now),
             })
             .collect(),
-        open_alerts: 0,
+        open_alerts,
     })
 }
