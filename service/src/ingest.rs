@@ -77,18 +77,11 @@ async fn record(
     // `ON CONFLICT`'s speculative insertion (measured in docs/benchmarks.md). Two requests
     // carrying the same new id at the same moment can both pass it; the second then fails on the
     // primary key, rolls back whole, and its retry finds the first one's rows.
+    let clusters = resolve_clusters(pool, actor, &unique, register_unknown_clusters).await?;
     let mut attempt = 0;
-    let (inserted, cluster_ids) = loop {
+    let inserted = loop {
         attempt += 1;
-        match insert_verification_events(
-            pool,
-            actor,
-            &unique,
-            received_at,
-            register_unknown_clusters,
-        )
-        .await
-        {
+        match insert_verification_events(pool, &unique, &clusters, received_at).await {
             Err(ServiceError::Database(sqlx::Error::Database(db)))
                 if db.is_unique_violation() && attempt < 3 =>
             {
@@ -105,7 +98,7 @@ async fn record(
           WHERE id = ANY($1)
             AND (last_report_at IS NULL OR last_report_at < $2 - interval '5 seconds')",
     )
-    .bind(&cluster_ids)
+    .bind(clusters.values().copied().collect::<Vec<Uuid>>())
     .bind(received_at)
     .execute(pool)
     .await?;
@@ -115,40 +108,51 @@ async fn record(
     })
 }
 
-/// One attempt at storing a batch whose ids are unique within it: the new events and their
-/// hourly counts in one transaction. Returns how many were new and the clusters that reported.
-async fn insert_verification_events(
+/// The id of every cluster the batch names. Unknown ones are registered (when allowed) each in a
+/// short transaction of its own, before the batch's: registering is audited, and the audit lock
+/// held to the end of a batch while another batch registers a second new cluster would deadlock
+/// the two (seen when two loaders brought up a new fleet at once).
+async fn resolve_clusters(
     pool: &PgPool,
     actor: &Actor,
     events: &[Row<'_>],
-    received_at: DateTime<Utc>,
     register_unknown_clusters: bool,
-) -> Result<(u64, Vec<Uuid>), ServiceError> {
-    let mut tx = pool.begin().await?;
-
-    let mut cluster_ids: HashMap<&str, Uuid> = HashMap::new();
-    for (e, _) in events {
-        if cluster_ids.contains_key(e.cluster.as_str()) {
+) -> Result<HashMap<String, Uuid>, ServiceError> {
+    let mut names: Vec<&str> = events.iter().map(|(e, _)| e.cluster.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let known: Vec<(String, Uuid)> =
+        sqlx::query_as("SELECT name, id FROM clusters WHERE name = ANY($1)")
+            .bind(&names)
+            .fetch_all(pool)
+            .await?;
+    let mut ids: HashMap<String, Uuid> = known.into_iter().collect();
+    for name in names {
+        if ids.contains_key(name) {
             continue;
         }
-        let known: Option<Uuid> = sqlx::query_scalar("SELECT id FROM clusters WHERE name = $1")
-            .bind(&e.cluster)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let id = match known {
-            Some(id) => id,
-            None if register_unknown_clusters => {
-                clusters::register(&mut tx, actor, &e.cluster, None).await?
-            }
-            None => {
-                return Err(ServiceError::Forbidden(format!(
-                    "cluster {:?} is not registered and this token may not register clusters",
-                    e.cluster
-                )))
-            }
-        };
-        cluster_ids.insert(&e.cluster, id);
+        if !register_unknown_clusters {
+            return Err(ServiceError::Forbidden(format!(
+                "cluster {name:?} is not registered and this token may not register clusters"
+            )));
+        }
+        let mut tx = pool.begin().await?;
+        let id = clusters::register(&mut tx, actor, name, None).await?;
+        tx.commit().await?;
+        ids.insert(name.to_owned(), id);
     }
+    Ok(ids)
+}
+
+/// One attempt at storing a batch whose ids are unique within it: the new events and their
+/// hourly counts in one transaction. Returns how many were new.
+async fn insert_verification_events(
+    pool: &PgPool,
+    events: &[Row<'_>],
+    cluster_ids: &HashMap<String, Uuid>,
+    received_at: DateTime<Utc>,
+) -> Result<u64, ServiceError> {
+    let mut tx = pool.begin().await?;
 
     let n = events.len();
     let mut ids = Vec::with_capacity(n);
@@ -264,7 +268,7 @@ async fn insert_verification_events(
     .await?;
 
     tx.commit().await?;
-    Ok((inserted as u64, cluster_ids.into_values().collect()))
+    Ok(inserted as u64)
 }
 
 /// How many rows each hourly count is spread over (see the `verification_hourly` migration).

@@ -26,6 +26,7 @@ pub mod playbooks;
 pub mod policies;
 pub mod registry;
 pub mod rejections;
+pub mod rollups;
 pub mod teams;
 pub mod tokens;
 pub mod trends;

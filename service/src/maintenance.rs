@@ -1,4 +1,5 @@
-//! Housekeeping of the event store: partitions for the coming months, and retention.
+//! Housekeeping of the event store: partitions for the coming months, retention, and the
+//! rollups kept small (`rollups`).
 
 use chrono::{DateTime, Duration, Utc};
 use sqlx::PgPool;
@@ -28,6 +29,8 @@ pub async fn run(
     if !dropped.is_empty() {
         tracing::info!(partitions = ?dropped, "dropped verification events past retention");
     }
+    let rollups = crate::rollups::run(pool, now).await?;
+    tracing::debug!(?rollups, "admission-count rollups folded and summed");
     Ok(MaintenanceReport {
         dropped_partitions: dropped,
     })

@@ -384,19 +384,32 @@ pub async fn load(
     }
 }
 
+/// Where a chart's admission counts come from, as a FROM item (the caller names it) with `$1`/`$2` the window: hourly
+/// buckets read the hourly rollup; daily buckets read `verification_counts`, which takes whole
+/// days from `verification_daily` (a 90-day range is then thousands of rows, not millions).
+fn counts_source(bucket: Bucket) -> &'static str {
+    match bucket {
+        Bucket::Hour => {
+            "(SELECT hour, cluster_id, outcome, reason, engine, events FROM verification_hourly
+               WHERE hour >= $1 AND hour < $2)"
+        }
+        Bucket::Day => "verification_counts($1, $2)",
+    }
+}
+
 async fn success_rate(pool: &PgPool, window: Window) -> Result<TrendData, ServiceError> {
     // Success is "admitted" among all outcomes, as the Overview's admitted share counts it; a
     // warned admission ran, but on an image a policy objected to.
-    let rows: Vec<(DateTime<Utc>, String, i64, i64)> = sqlx::query_as(
+    let rows: Vec<(DateTime<Utc>, String, i64, i64)> = sqlx::query_as(&format!(
         "SELECT date_trunc($3, h.hour, 'UTC') AS bucket, c.environment,
                 coalesce(sum(h.events) FILTER (WHERE h.outcome = 'admitted'), 0)::bigint,
                 sum(h.events)::bigint
-           FROM verification_hourly h
+           FROM {} h
            JOIN clusters c ON c.id = h.cluster_id
-          WHERE h.hour >= $1 AND h.hour < $2
           GROUP BY 1, 2
           ORDER BY 2, 1",
-    )
+        counts_source(window.bucket)
+    ))
     .bind(window.from)
     .bind(window.to)
     .bind(window.bucket.as_str())
@@ -430,13 +443,14 @@ async fn success_rate(pool: &PgPool, window: Window) -> Result<TrendData, Servic
 const MAX_REASON_LINES: usize = 7;
 
 async fn rejections(pool: &PgPool, window: Window) -> Result<TrendData, ServiceError> {
-    let rows: Vec<(DateTime<Utc>, String, i64)> = sqlx::query_as(
+    let rows: Vec<(DateTime<Utc>, String, i64)> = sqlx::query_as(&format!(
         "SELECT date_trunc($3, hour, 'UTC') AS bucket, reason, sum(events)::bigint
-           FROM verification_hourly
-          WHERE hour >= $1 AND hour < $2 AND outcome = 'rejected'
+           FROM {} counts
+          WHERE outcome = 'rejected'
           GROUP BY 1, 2
           ORDER BY sum(sum(events)) OVER (PARTITION BY reason) DESC, 2, 1",
-    )
+        counts_source(window.bucket)
+    ))
     .bind(window.from)
     .bind(window.to)
     .bind(window.bucket.as_str())
@@ -467,13 +481,14 @@ async fn rejections(pool: &PgPool, window: Window) -> Result<TrendData, ServiceE
 }
 
 async fn unsigned(pool: &PgPool, window: Window) -> Result<TrendData, ServiceError> {
-    let rows: Vec<(DateTime<Utc>, String, i64)> = sqlx::query_as(
+    let rows: Vec<(DateTime<Utc>, String, i64)> = sqlx::query_as(&format!(
         "SELECT date_trunc($3, hour, 'UTC') AS bucket, outcome, sum(events)::bigint
-           FROM verification_hourly
-          WHERE hour >= $1 AND hour < $2 AND reason = $4
+           FROM {} counts
+          WHERE reason = $4
           GROUP BY 1, 2
           ORDER BY 2, 1",
-    )
+        counts_source(window.bucket)
+    ))
     .bind(window.from)
     .bind(window.to)
     .bind(window.bucket.as_str())
@@ -692,12 +707,12 @@ async fn coverage(pool: &PgPool, window: Window) -> Result<TrendData, ServiceErr
     // admission": a cluster that admitted nothing in a bucket counts as silent there. A cluster
     // counts as registered from its registration or its first report, whichever came first
     // (ingestion registers clusters as they appear, and replayed history predates that).
-    let reported: Vec<(DateTime<Utc>, uuid::Uuid)> = sqlx::query_as(
+    let reported: Vec<(DateTime<Utc>, uuid::Uuid)> = sqlx::query_as(&format!(
         "SELECT DISTINCT date_trunc($3, hour, 'UTC') AS bucket, cluster_id
-           FROM verification_hourly
-          WHERE hour >= $1 AND hour < $2
+           FROM {} counts
           ORDER BY 1",
-    )
+        counts_source(window.bucket)
+    ))
     .bind(window.from)
     .bind(window.to)
     .bind(window.bucket.as_str())

@@ -21,6 +21,7 @@ mod playbooks;
 mod rejections;
 mod report;
 mod roles;
+mod rollups;
 mod sign;
 mod tls;
 mod tokens;
