@@ -11,6 +11,7 @@ mod adapters;
 mod admission;
 mod alerts;
 mod audit;
+mod authorization;
 mod health;
 mod ingest;
 mod key_image_pages;
