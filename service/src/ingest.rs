@@ -300,8 +300,9 @@ pub async fn record_signing_events(
     let payload: Vec<Option<Vec<u8>>> = events.iter().map(|e| e.payload.clone()).collect();
     let signature: Vec<Option<Vec<u8>>> = events.iter().map(|e| e.signature.clone()).collect();
     let claimed: Vec<Option<DateTime<Utc>>> = events.iter().map(|e| e.claimed_at).collect();
-    // The new events, the repositories never seen before and the known images, in one
-    // statement.
+    // The new events, the key's signer and per-day counts (the key page), the repositories
+    // never seen before and the known images, in one statement; summary rows in key order so
+    // concurrent batches cannot deadlock.
     let inserted: i64 = sqlx::query_scalar(concat!(
         "WITH inserted AS (
          INSERT INTO signing_events (id, key_fingerprint, image, repository, digest, signer_identity,
@@ -309,7 +310,26 @@ pub async fn record_signing_events(
          SELECT *, $11 FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
                                    $6::text[], $7::text[], $8::bytea[], $9::bytea[], $10::timestamptz[])
          ON CONFLICT (id) DO NOTHING
-         RETURNING image, repository, digest, recorded_at
+         RETURNING image, repository, digest, recorded_at, key_fingerprint, signer_identity,
+                   signer_host
+         ), signers AS (
+         INSERT INTO key_signers AS k (key_fingerprint, signer_identity, signer_host, signatures,
+                                       first_seen, last_seen)
+         SELECT key_fingerprint, signer_identity, coalesce(signer_host, ''), count(*),
+                min(recorded_at), max(recorded_at)
+           FROM inserted GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+         ON CONFLICT (key_fingerprint, signer_identity, signer_host) DO UPDATE
+            SET signatures = k.signatures + EXCLUDED.signatures,
+                first_seen = least(k.first_seen, EXCLUDED.first_seen),
+                last_seen = greatest(k.last_seen, EXCLUDED.last_seen)
+         RETURNING 1
+         ), daily AS (
+         INSERT INTO key_signing_daily AS d (key_fingerprint, day, signer_identity, signatures)
+         SELECT key_fingerprint, (recorded_at AT TIME ZONE 'UTC')::date, signer_identity, count(*)
+           FROM inserted GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+         ON CONFLICT (key_fingerprint, day, signer_identity) DO UPDATE
+            SET signatures = d.signatures + EXCLUDED.signatures
+         RETURNING 1
          ), repositories AS (
          INSERT INTO image_repositories (repository, first_seen)
          SELECT DISTINCT repository, $11 FROM inserted ORDER BY 1

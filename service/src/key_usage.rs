@@ -131,8 +131,8 @@ pub struct DailySignatures {
 }
 
 /// The key's signatures per UTC day and signer identity over the `days` days that end with
-/// today (today included), oldest day first; days without signatures are absent. A range scan
-/// of signing_events_key_recorded.
+/// today (today included), oldest day first; days without signatures are absent. Read from
+/// `key_signing_daily`, which ingestion keeps.
 pub async fn daily_signatures(
     pool: &PgPool,
     fingerprint: &KeyFingerprint,
@@ -141,15 +141,13 @@ pub async fn daily_signatures(
 ) -> Result<Vec<DailySignatures>, ServiceError> {
     let since = first_day(days, now);
     Ok(sqlx::query_as(
-        "SELECT (recorded_at AT TIME ZONE 'UTC')::date AS day, signer_identity,
-                count(*) AS signatures
-           FROM signing_events
-          WHERE key_fingerprint = $1 AND recorded_at >= $2
-          GROUP BY 1, 2
+        "SELECT day, signer_identity, signatures
+           FROM key_signing_daily
+          WHERE key_fingerprint = $1 AND day >= $2
           ORDER BY 1, 2",
     )
     .bind(fingerprint.as_str())
-    .bind(since.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
+    .bind(since)
     .fetch_all(pool)
     .await?)
 }
@@ -184,13 +182,11 @@ pub async fn signers(
         pairs: i64,
     }
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT signer_identity, signer_host, count(*) AS signatures,
-                min(recorded_at) AS first_seen, max(recorded_at) AS last_seen,
-                count(*) OVER () AS pairs
-           FROM signing_events
+        "SELECT signer_identity, nullif(signer_host, '') AS signer_host, signatures,
+                first_seen, last_seen, count(*) OVER () AS pairs
+           FROM key_signers
           WHERE key_fingerprint = $1
-          GROUP BY signer_identity, signer_host
-          ORDER BY max(recorded_at) DESC, signer_identity, signer_host NULLS LAST
+          ORDER BY last_seen DESC, signer_identity, signer_host = '', signer_host
           LIMIT $2",
     )
     .bind(fingerprint.as_str())

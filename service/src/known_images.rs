@@ -85,38 +85,82 @@ impl ImageQuery {
 }
 
 /// The digests whose references match `query`, most recently seen first, at most
-/// [`SEARCH_LIMIT`]. A sequential scan of `known_images` (small by design) plus one probe of the
-/// signing events' digest index per result.
+/// [`SEARCH_LIMIT`], each with one probe of the signing events' digest index. The candidate rows
+/// of `known_images` come from an index where one fits: the digest index; the newest rows by
+/// `last_seen` for the recent list; for text, the repositories whose names contain the text
+/// (`image_repositories`, thousands of names) and their rows by repository. Text that names no
+/// repository (a tag alone, say) falls back to reading every known image.
 pub async fn search(pool: &PgPool, query: &ImageQuery) -> Result<Vec<ImageMatch>, ServiceError> {
-    let (kind, needle) = match query {
-        ImageQuery::Recent => ("recent", String::new()),
-        ImageQuery::Digest(d) => ("digest", d.as_str().to_owned()),
-        ImageQuery::DigestPrefix(p) => ("prefix", p.clone()),
-        ImageQuery::Text(t) => ("text", t.clone()),
+    let mut repositories: Option<Vec<String>> = None;
+    if let ImageQuery::Text(t) = query {
+        let names: Vec<String> = sqlx::query_scalar(
+            "SELECT repository FROM image_repositories WHERE strpos(lower(repository), $1) > 0
+              LIMIT $2",
+        )
+        .bind(repository_part(t))
+        .bind(MAX_REPOSITORIES + 1)
+        .fetch_all(pool)
+        .await?;
+        if !names.is_empty() && names.len() as i64 <= MAX_REPOSITORIES {
+            repositories = Some(names);
+        }
+    }
+    let (candidates, needle) = match (query, &repositories) {
+        (ImageQuery::Recent, _) => (
+            "(SELECT * FROM known_images ORDER BY last_seen DESC LIMIT 1000)",
+            String::new(),
+        ),
+        (ImageQuery::Digest(d), _) => (
+            "(SELECT * FROM known_images WHERE digest = $1)",
+            d.as_str().to_owned(),
+        ),
+        (ImageQuery::DigestPrefix(p), _) => (
+            "(SELECT * FROM known_images WHERE starts_with(digest, $1))",
+            p.clone(),
+        ),
+        (ImageQuery::Text(t), Some(_)) => (
+            "(SELECT * FROM known_images
+               WHERE repository = ANY($2) AND strpos(lower(image), $1) > 0)",
+            t.clone(),
+        ),
+        (ImageQuery::Text(t), None) => (
+            "(SELECT * FROM known_images WHERE strpos(lower(image), $1) > 0)",
+            t.clone(),
+        ),
     };
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as(&format!(
         "SELECT m.repository, m.digest, m.references, m.first_seen, m.last_seen,
                 CASE WHEN m.digest IS NULL THEN 0
                      ELSE (SELECT count(*) FROM signing_events s WHERE s.digest = m.digest) END
                     AS signatures
            FROM (SELECT repository, digest, array_agg(DISTINCT image ORDER BY image) AS references,
                         min(first_seen) AS first_seen, max(last_seen) AS last_seen
-                   FROM known_images
-                  WHERE CASE $1
-                        WHEN 'digest' THEN digest = $2
-                        WHEN 'prefix' THEN starts_with(digest, $2)
-                        WHEN 'recent' THEN true
-                        ELSE strpos(lower(image), $2) > 0 END
+                   FROM {candidates} AS c
                   GROUP BY repository, digest
                   ORDER BY max(last_seen) DESC, repository, digest
                   LIMIT $3) AS m
-          ORDER BY m.last_seen DESC, m.repository, m.digest",
-    )
-    .bind(kind)
+          ORDER BY m.last_seen DESC, m.repository, m.digest"
+    ))
+    // Every plan gets the same parameters; those a plan does not use are typed, so harmless.
     .bind(needle)
+    .bind(repositories.unwrap_or_default())
     .bind(SEARCH_LIMIT)
     .fetch_all(pool)
     .await?)
+}
+
+/// Repository names searched at once; a broader text reads every known image instead.
+const MAX_REPOSITORIES: i64 = 1000;
+
+/// `reg.io/team/app:1.2` → `reg.io/team/app`: the part of a text that can name a repository
+/// (a colon before the last slash is a registry port).
+fn repository_part(text: &str) -> &str {
+    let text = text.split('@').next().unwrap_or(text);
+    let last_slash = text.rfind('/').map_or(0, |i| i + 1);
+    match text[last_slash..].find(':') {
+        Some(colon) => &text[..last_slash + colon],
+        None => text,
+    }
 }
 
 /// The references a digest was seen under, sorted.

@@ -10,6 +10,7 @@ pub mod charts;
 pub mod clusters;
 pub mod db;
 pub mod demo;
+pub mod deployments;
 pub mod error;
 pub mod images;
 pub mod ingest;

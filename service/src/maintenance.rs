@@ -31,6 +31,8 @@ pub async fn run(
     }
     let rollups = crate::rollups::run(pool, now).await?;
     tracing::debug!(?rollups, "admission-count rollups folded and summed");
+    let deployments = crate::deployments::refresh(pool, now).await?;
+    tracing::debug!(?deployments, "time to deploy brought up to date");
     Ok(MaintenanceReport {
         dropped_partitions: dropped,
     })

@@ -509,11 +509,10 @@ async fn unsigned(pool: &PgPool, window: Window) -> Result<TrendData, ServiceErr
 }
 
 async fn time_to_deploy(pool: &PgPool, window: Window) -> Result<TrendData, ServiceError> {
-    // The first signing of each digest in the range (index `signing_events_recorded`), then the
-    // first admission of that digest at or after it and before the window's end: one backward
-    // scan of `verification_events_digest` per digest, stopped at the first admitted row. A
-    // digest signed again later keeps its first signing; one admitted before it was signed
-    // (audit mode) is not counted as deployed by the signing.
+    // Digests first signed in the range and their first admission at or after the signing, as
+    // maintenance resolved them (`deployments`, up to ten minutes behind). A digest signed again
+    // later keeps its first signing; one admitted before it was signed (audit mode) is not
+    // counted as deployed by the signing; an admission after the window's end does not count.
     #[derive(sqlx::FromRow)]
     struct Row {
         bucket: Option<DateTime<Utc>>,
@@ -523,24 +522,12 @@ async fn time_to_deploy(pool: &PgPool, window: Window) -> Result<TrendData, Serv
         p95: Option<f64>,
     }
     let rows: Vec<Row> = sqlx::query_as(
-        "WITH signed AS (
-             SELECT digest, min(recorded_at) AS signed_at
-               FROM signing_events
-              WHERE recorded_at >= $1 AND recorded_at < $2
-              GROUP BY digest
-         ), deployed AS (
-             SELECT date_trunc($3, s.signed_at, 'UTC') AS bucket,
-                    extract(epoch FROM first.observed_at - s.signed_at)::float8 AS seconds
-               FROM signed s
-               LEFT JOIN LATERAL (
-                    SELECT v.observed_at
-                      FROM verification_events v
-                     WHERE v.digest = s.digest
-                       AND v.observed_at >= s.signed_at AND v.observed_at < $2
-                       AND v.outcome = 'admitted'
-                     ORDER BY v.observed_at
-                     LIMIT 1
-               ) first ON true
+        "WITH deployed AS (
+             SELECT date_trunc($3, signed_at, 'UTC') AS bucket,
+                    CASE WHEN admitted_at < $2
+                         THEN extract(epoch FROM admitted_at - signed_at)::float8 END AS seconds
+               FROM deployments
+              WHERE signed_at >= $1 AND signed_at < $2
          )
          SELECT bucket, count(*) AS signed, count(seconds) AS deployed,
                 percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) AS p50,

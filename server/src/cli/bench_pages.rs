@@ -245,6 +245,11 @@ async fn load(pool: &PgPool, args: &PagesArgs) -> anyhow::Result<()> {
     // What the hourly maintenance would have done by now on a live server.
     let started = Instant::now();
     let rollups = service::rollups::run(pool, Utc::now()).await?;
+    let deployments = service::deployments::refresh(pool, Utc::now()).await?;
+    println!(
+        "deployments: {} digests signed, {} first admissions found",
+        deployments.digests_added, deployments.digests_resolved
+    );
     println!(
         "rollups: {} hourly rows folded, {} daily rows written in {:.1} s",
         rollups.folded_rows,

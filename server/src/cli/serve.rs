@@ -45,16 +45,17 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     served
 }
 
-/// Hourly: partitions for the coming months, and retention of raw events. Failures are logged
-/// and retried next hour; they never stop the server.
+/// Every ten minutes: partitions for the coming months, retention of raw events, the rollups and
+/// time to deploy brought up to date. Failures are logged and retried at the next run; they
+/// never stop the server.
 fn spawn_maintenance(pool: sqlx::PgPool, retention_days: i64) {
     tokio::spawn(async move {
-        let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
         loop {
-            every_hour.tick().await;
+            every.tick().await;
             let retention = chrono::Duration::days(retention_days);
             if let Err(e) = service::maintenance::run(&pool, chrono::Utc::now(), retention).await {
-                tracing::error!(error = %e, "event store maintenance failed; retrying in an hour");
+                tracing::error!(error = %e, "event store maintenance failed; retrying in ten minutes");
             }
         }
     });

@@ -277,6 +277,10 @@ async fn time_to_deploy_is_first_signing_to_first_admission(pool: PgPool) {
         ],
     )
     .await;
+    // Maintenance resolves each signed digest's first admission.
+    service::deployments::refresh(&pool, Utc::now())
+        .await
+        .unwrap();
 
     let data = trends::load(&pool, TrendChart::TimeToDeploy, window)
         .await

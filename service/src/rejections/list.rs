@@ -9,8 +9,12 @@
 //!   millions) and walks `verification_events_not_admitted_repository` once per name, merging
 //!   the walks (`LATERAL … LIMIT`), so a rare image costs as little as a common one;
 //! - a digest uses `verification_events_digest`;
-//! - anything else walks `verification_events_not_admitted` (or its per-cluster twin) and
-//!   filters as it goes.
+//! - clusters (by name or environment) walk `verification_events_not_admitted_cluster` once per
+//!   cluster, merged the same way;
+//! - anything else walks `verification_events_not_admitted` and filters as it goes.
+//!
+//! Before any walk, the rollups say whether anything matches the cluster, reason, engine and
+//! outcome at all: a filter that matches nothing would otherwise read every refusal in range.
 //!
 //! The time range is always bounded below, which also prunes the monthly partitions.
 
@@ -167,11 +171,16 @@ pub async fn list(
         _ => None,
     };
 
+    if !any_in_rollup(pool, filter, wanted_clusters.as_deref()).await? {
+        return Ok(RejectionList::default());
+    }
+
     let mut sql: QueryBuilder<Postgres> = QueryBuilder::new("");
     let columns = "e.id, e.cluster_id, e.namespace, e.workload_kind, e.workload_name, e.image, \
                    e.digest, e.outcome, e.reason, e.engine, e.policy, e.observed_at";
-    match &repositories {
-        Some(names) => {
+    let mut clusters_walked = false;
+    match (&repositories, &wanted_clusters) {
+        (Some(names), _) => {
             sql.push("SELECT e.* FROM unnest(CAST(");
             sql.push_bind(names.clone());
             sql.push(format!(
@@ -179,7 +188,18 @@ pub async fn list(
                  FROM verification_events e WHERE e.repository = r.repository AND "
             ));
         }
-        None => {
+        // One walk of the per-cluster index for each cluster asked for, merged: filtering the
+        // fleet-wide walk instead reads every other cluster's refusals too.
+        (None, Some(ids)) if digest.is_none() => {
+            clusters_walked = true;
+            sql.push("SELECT e.* FROM unnest(CAST(");
+            sql.push_bind(ids.clone());
+            sql.push(format!(
+                " AS uuid[])) AS c(id) CROSS JOIN LATERAL (SELECT {columns} \
+                 FROM verification_events e WHERE e.cluster_id = c.id AND "
+            ));
+        }
+        _ => {
             sql.push(format!(
                 "SELECT e.* FROM (SELECT {columns} FROM verification_events e WHERE "
             ));
@@ -190,9 +210,9 @@ pub async fn list(
     if let Some(until) = filter.until {
         sql.push(" AND e.observed_at < ").push_bind(until);
     }
-    if let Some(ids) = wanted_clusters {
+    if let (Some(ids), false) = (&wanted_clusters, clusters_walked) {
         sql.push(" AND e.cluster_id = ANY(")
-            .push_bind(ids)
+            .push_bind(ids.clone())
             .push(")");
     }
     if let Some(ns) = namespaces {
@@ -267,6 +287,40 @@ pub async fn list(
         next,
         image_query_too_broad: too_broad,
     })
+}
+
+/// Whether the rollups count any refusal matching the filter's cluster, reason, engine and
+/// outcome in its time range. A filter that matches nothing would otherwise walk every refusal
+/// of the range before finding so (seconds over 90 days of a large fleet); the rollups answer
+/// from thousands of rows. Filters the rollups do not know (image, namespace) are left to the
+/// walk.
+async fn any_in_rollup(
+    pool: &PgPool,
+    filter: &RejectionFilter,
+    clusters: Option<&[Uuid]>,
+) -> Result<bool, ServiceError> {
+    let until = filter
+        .until
+        .unwrap_or_else(|| Utc::now() + chrono::Duration::hours(1));
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (
+             SELECT 1 FROM verification_counts($1, $2)
+              WHERE outcome <> 'admitted'
+                AND ($3::uuid[] IS NULL OR cluster_id = ANY($3))
+                AND ($4::text IS NULL OR reason = $4)
+                AND ($5::text IS NULL OR engine = $5)
+                AND ($6::text IS NULL OR outcome = $6))",
+    )
+    // The rollups count by hour (or day): the hour holding `since` is included whole, and the
+    // function takes a day from the daily table only when the whole day is inside the range.
+    .bind(filter.since - chrono::Duration::hours(1))
+    .bind(until)
+    .bind(clusters)
+    .bind(&filter.reason)
+    .bind(&filter.engine)
+    .bind(&filter.outcome)
+    .fetch_one(pool)
+    .await?)
 }
 
 /// The namespaces the filter allows: the team's, the one named, or both intersected; `None` when
