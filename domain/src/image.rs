@@ -172,6 +172,18 @@ impl fmt::Display for ImageReference {
     }
 }
 
+/// The part of a search text that can name a repository: `reg.io/team/app:1.2` →
+/// `reg.io/team/app`. A digest after `@` is dropped; a colon before the last slash is a registry
+/// port, not a tag. People type partial references, so this never fails.
+pub fn repository_part(text: &str) -> &str {
+    let text = text.split('@').next().unwrap_or(text);
+    let last_slash = text.rfind('/').map_or(0, |i| i + 1);
+    match text[last_slash..].find(':') {
+        Some(colon) => &text[..last_slash + colon],
+        None => text,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,5 +241,17 @@ mod tests {
             Digest::of(b"").as_str(),
             "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
+    }
+
+    #[test]
+    fn the_repository_part_drops_tag_and_digest_but_keeps_a_registry_port() {
+        assert_eq!(repository_part("reg.io/team/app:1.2"), "reg.io/team/app");
+        assert_eq!(
+            repository_part("reg.io:5000/team/app"),
+            "reg.io:5000/team/app"
+        );
+        assert_eq!(repository_part("app@sha256:abc"), "app");
+        assert_eq!(repository_part("team/"), "team/");
+        assert_eq!(repository_part("1.2"), "1.2");
     }
 }

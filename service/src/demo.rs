@@ -469,7 +469,16 @@ pub async fn load(
             .bind(spec.name)
             .bind(spec.engine.as_str())
             .bind(spec.mode)
-            .bind(if spec.silent_for_hours > 0 { 41_i64 } else { 42 })
+            // The clusters run the bundle the demo published; the silent edge cluster stopped
+            // reporting one version earlier, so it shows as behind.
+            .bind({
+                let newest = report.bundle_version.unwrap_or(1) as i64;
+                if spec.silent_for_hours > 0 {
+                    (newest - 1).max(1)
+                } else {
+                    newest
+                }
+            })
             .execute(pool)
             .await?;
         report.clusters += 1;
@@ -565,7 +574,7 @@ fn admission(
     fingerprint_of: &dyn Fn(&str) -> Option<KeyFingerprint>,
     rng: &mut StdRng,
 ) -> Result<VerificationEvent, ServiceError> {
-    let (repo, team, kind, _) = REPOSITORIES
+    let (repo, team, kind, team_key) = REPOSITORIES
         .iter()
         .find(|(repo, ..)| release.image.repository() == *repo)
         .copied()
@@ -616,15 +625,10 @@ fn admission(
         json!([])
     };
     // What Trustwatch's verifier proposes for its own refusals (the real one derives it from the
-    // policy; the demo names the release's usual signer).
+    // policy; the demo names the team's current release key, never a compromised one).
     let remediation = if spec.engine == Engine::Trustwatch && reason != ReasonCode::Admitted {
-        let signer = release
-            .signed_by
-            .first()
-            .map(String::as_str)
-            .unwrap_or("ci-release");
         vec![format!(
-            "trustwatch sign --key {signer}.key {}@{}",
+            "trustwatch sign --key {team_key}.key {}@{}",
             release.image.name(),
             release.digest.as_str()
         )]

@@ -97,7 +97,7 @@ pub async fn search(pool: &PgPool, query: &ImageQuery) -> Result<Vec<ImageMatch>
             "SELECT repository FROM image_repositories WHERE strpos(lower(repository), $1) > 0
               LIMIT $2",
         )
-        .bind(repository_part(t))
+        .bind(domain::image::repository_part(t))
         .bind(MAX_REPOSITORIES + 1)
         .fetch_all(pool)
         .await?;
@@ -151,17 +151,6 @@ pub async fn search(pool: &PgPool, query: &ImageQuery) -> Result<Vec<ImageMatch>
 
 /// Repository names searched at once; a broader text reads every known image instead.
 const MAX_REPOSITORIES: i64 = 1000;
-
-/// `reg.io/team/app:1.2` → `reg.io/team/app`: the part of a text that can name a repository
-/// (a colon before the last slash is a registry port).
-fn repository_part(text: &str) -> &str {
-    let text = text.split('@').next().unwrap_or(text);
-    let last_slash = text.rfind('/').map_or(0, |i| i + 1);
-    match text[last_slash..].find(':') {
-        Some(colon) => &text[..last_slash + colon],
-        None => text,
-    }
-}
 
 /// The references a digest was seen under, sorted.
 pub async fn references(pool: &PgPool, digest: &Digest) -> Result<Vec<String>, ServiceError> {

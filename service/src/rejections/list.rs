@@ -21,6 +21,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use domain::image::repository_part;
 use domain::Digest;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
@@ -360,16 +361,6 @@ async fn matching_repositories(pool: &PgPool, query: &str) -> Result<Vec<String>
     .await?)
 }
 
-/// `reg.io/team/app:1.2` → `reg.io/team/app`; a colon before the last slash is a registry port.
-fn repository_part(query: &str) -> &str {
-    let query = query.split('@').next().unwrap_or(query);
-    let last_slash = query.rfind('/').map_or(0, |i| i + 1);
-    match query[last_slash..].find(':') {
-        Some(colon) => &query[..last_slash + colon],
-        None => query,
-    }
-}
-
 /// The digest in an image query (`sha256:…` alone or after `@`), when it holds one.
 fn digest_in(query: &str) -> Option<Digest> {
     let candidate = query.rsplit('@').next().unwrap_or(query);
@@ -391,17 +382,6 @@ fn like_escape(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_repository_part_drops_tag_and_digest_but_keeps_a_registry_port() {
-        assert_eq!(repository_part("reg.io/team/app:1.2"), "reg.io/team/app");
-        assert_eq!(
-            repository_part("reg.io:5000/team/app"),
-            "reg.io:5000/team/app"
-        );
-        assert_eq!(repository_part("app@sha256:abc"), "app");
-        assert_eq!(repository_part("team/"), "team/");
-    }
 
     #[test]
     fn a_digest_is_found_alone_or_after_the_at_sign() {
