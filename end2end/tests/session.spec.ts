@@ -33,6 +33,9 @@ test("log in, see the overview with demo numbers, open the audit log, log out", 
   expect(admitted).toBeGreaterThan(0);
   // The demo's silent edge cluster is shown as stale.
   await expect(page.locator("tr[data-cluster=edge-ap-1] td.stale")).toContainText("stale");
+  // …and, having stopped reporting before the last bundle, as behind on its trust bundle.
+  await expect(page.locator("tr[data-cluster=edge-ap-1] td.behind")).toContainText("behind");
+  await expect(page.locator("tr[data-cluster=prod-eu-1] td.behind")).toHaveCount(0);
   await page.screenshot({ path: "test-results/screenshots/overview.png", fullPage: true });
 
   // Client-side navigation after hydration.

@@ -172,7 +172,7 @@ fn ClusterRow(c: ClusterStatusView) -> impl IntoView {
             <td>{c.environment}</td>
             <td>{c.engine}</td>
             <td>{c.enforcement_mode}</td>
-            <td class:stale=c.bundle_behind title=if c.bundle_behind { "older than the newest published bundle" } else { "" }>
+            <td class:behind=c.bundle_behind title=if c.bundle_behind { "older than the newest published bundle" } else { "" }>
                 {c.bundle_version.map(|v| format!("v{v}")).unwrap_or_else(|| "–".into())}
                 {c.bundle_behind.then_some(" · behind")}
             </td>
