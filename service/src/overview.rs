@@ -86,15 +86,6 @@ pub async fn load(pool: &PgPool, now: DateTime<Utc>) -> Result<Overview, Service
             warned: t.warned + c.warned,
             error: t.error + c.error,
         });
-    let top_reasons: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT reason, sum(events)::bigint FROM verification_hourly
-          WHERE hour >= $1 AND hour <= $2 AND outcome <> 'admitted'
-          GROUP BY reason ORDER BY 2 DESC, reason LIMIT 5",
-    )
-    .bind(since)
-    .bind(now)
-    .fetch_all(pool)
-    .await?;
     let per_cluster: Vec<(String, String, i64)> = sqlx::query_as(
         "SELECT c.name, h.reason, sum(h.events)::bigint
            FROM verification_hourly h JOIN clusters c ON c.id = h.cluster_id
@@ -105,14 +96,21 @@ pub async fn load(pool: &PgPool, now: DateTime<Utc>) -> Result<Overview, Service
     .bind(now)
     .fetch_all(pool)
     .await?;
+    // One read of the period's refusals serves both lists: each cluster's three most frequent
+    // reasons, and the fleet's five (summed over clusters, most frequent first, then by name).
     let mut cluster_reasons: std::collections::HashMap<String, Vec<(String, i64)>> =
         std::collections::HashMap::new();
+    let mut fleet: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
     for (cluster, reason, n) in per_cluster {
+        *fleet.entry(reason.clone()).or_default() += n;
         let reasons = cluster_reasons.entry(cluster).or_default();
         if reasons.len() < 3 {
             reasons.push((reason, n));
         }
     }
+    let mut top_reasons: Vec<(String, i64)> = fleet.into_iter().collect();
+    top_reasons.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    top_reasons.truncate(5);
     let newest_bundle: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM trust_bundles")
         .fetch_one(pool)
         .await?;
