@@ -6,6 +6,7 @@ pub mod admin;
 pub mod alerts;
 pub mod audit;
 pub mod images;
+pub mod incidents;
 pub mod keys;
 pub mod overview;
 pub mod policies;

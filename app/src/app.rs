@@ -10,10 +10,11 @@ use crate::pages::alerts::AlertsPage;
 use crate::pages::trends::TrendsPage;
 use crate::pages::{
     account::AccountPage, admin::AdminPage, audit::AuditPage, keys::KeysPage, login::LoginPage,
-    not_found::NotFound, overview::OverviewPage, planned::PlannedPage, policies::PoliciesPage,
-    rejection::RejectionPage, rejections::RejectionsPage,
+    not_found::NotFound, overview::OverviewPage, policies::PoliciesPage, rejection::RejectionPage,
+    rejections::RejectionsPage,
 };
 use crate::pages::{image::ImagePage, images::ImagesPage, key::KeyPage};
+use crate::pages::{incident::IncidentPage, incidents::IncidentsPage};
 use leptos_router::SsrMode;
 
 /// The HTML document the server renders around the app.
@@ -54,10 +55,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/keys") view=KeysPage />
                     <Route path=path!("/keys/:fingerprint") view=KeyPage />
                     <Route path=path!("/policies") view=PoliciesPage />
-                    <Route
-                        path=path!("/incidents")
-                        view=|| view! { <PlannedPage title="Incidents" what="Guided playbooks for key compromise and revocation, with blast radius and propagation." /> }
-                    />
+                    <Route path=path!("/incidents") view=IncidentsPage />
+                    <Route path=path!("/incidents/:id") view=IncidentPage />
                     // Async: the whole page, charts included, arrives in the first response, so it
                     // reads without JavaScript (streamed chunks would need a script to show).
                     <Route path=path!("/trends") view=TrendsPage ssr=SsrMode::Async />

@@ -1,4 +1,6 @@
 pub mod error_box;
+pub mod incident_live;
+pub mod incident_step;
 pub mod key_alerts;
 pub mod layout;
 pub mod nav;

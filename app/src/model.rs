@@ -11,6 +11,8 @@ mod trends;
 pub use trends::*;
 mod key_image;
 pub use key_image::*;
+mod incidents;
+pub use incidents::*;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Me {

@@ -10,6 +10,7 @@
 pub mod document;
 pub mod duration;
 pub mod glob;
+pub mod rotation;
 mod validate;
 
 use serde::{Deserialize, Serialize};

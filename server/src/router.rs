@@ -15,7 +15,7 @@ use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::middleware::{csrf, require_session};
-use crate::routes::{admission, api_v1, health, login, metrics, trends_csv};
+use crate::routes::{admission, api_v1, health, incident_files, login, metrics, trends_csv};
 use crate::Settings;
 
 /// The name of the session cookie.
@@ -98,6 +98,7 @@ pub async fn build_router(pool: PgPool, settings: &Settings) -> anyhow::Result<A
         .route("/login", post(login::login))
         .route("/logout", post(login::logout))
         .route("/trends/{file}", get(trends_csv::csv))
+        .route("/incidents/{id}/{file}", get(incident_files::file))
         .nest("/api/v1", api_v1::router())
         .with_state(state.clone())
         .merge(admission::router(admission.clone()))

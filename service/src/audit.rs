@@ -131,6 +131,18 @@ pub async fn list(pool: &PgPool, filter: &AuditFilter) -> Result<Vec<AuditEntry>
     Ok(rows.into_iter().map(AuditEntry::from).collect())
 }
 
+/// Every entry about one target (`incident:<id>`, say), oldest first.
+pub async fn for_target(pool: &PgPool, target: &str) -> Result<Vec<AuditEntry>, ServiceError> {
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT seq, at, actor, action, target, detail, source_ip, prev_hash, hash
+           FROM audit_log WHERE target = $1 ORDER BY seq",
+    )
+    .bind(target)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(AuditEntry::from).collect())
+}
+
 /// Verifies the whole chain from its first entry, reading it in pages so memory stays flat.
 pub async fn verify(pool: &PgPool) -> Result<ChainStatus, ServiceError> {
     const PAGE: i64 = 5000;

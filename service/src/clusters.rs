@@ -130,6 +130,9 @@ pub async fn heartbeat(
             SET engine = coalesce($2, engine),
                 enforcement_mode = coalesce($3, enforcement_mode),
                 bundle_version = coalesce($4, bundle_version),
+                bundle_acknowledged_at = CASE
+                    WHEN $4 IS NOT NULL AND bundle_version IS DISTINCT FROM $4 THEN $5
+                    ELSE bundle_acknowledged_at END,
                 last_report_at = greatest(last_report_at, $5)
           WHERE id = $1",
     )

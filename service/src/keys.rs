@@ -229,15 +229,26 @@ pub async fn register(
     key: &NewKey,
 ) -> Result<KeyChange, ServiceError> {
     let mut tx = pool.begin().await?;
-    let row = insert(&mut tx, actor, key).await?;
+    let change = register_in(&mut tx, actor, publisher, key).await?;
+    tx.commit().await?;
+    Ok(change)
+}
+
+/// As [`register`], inside the caller's transaction.
+pub async fn register_in(
+    tx: &mut PgConnection,
+    actor: &Actor,
+    publisher: &Publisher,
+    key: &NewKey,
+) -> Result<KeyChange, ServiceError> {
+    let row = insert(tx, actor, key).await?;
     let published = trust_bundle::publish(
-        &mut tx,
+        tx,
         actor,
         publisher,
         &format!("key {} registered", key.name),
     )
     .await?;
-    tx.commit().await?;
     Ok(KeyChange {
         key: row,
         bundle_version: Some(published.version),
@@ -253,10 +264,24 @@ pub async fn import(
     key: &KeyImport,
     now: DateTime<Utc>,
 ) -> Result<KeyChange, ServiceError> {
+    let mut tx = pool.begin().await?;
+    let change = import_in(&mut tx, actor, publisher, key, now).await?;
+    tx.commit().await?;
+    Ok(change)
+}
+
+/// As [`import`], inside the caller's transaction.
+pub async fn import_in(
+    tx: &mut PgConnection,
+    actor: &Actor,
+    publisher: &Publisher,
+    key: &KeyImport,
+    now: DateTime<Utc>,
+) -> Result<KeyChange, ServiceError> {
     let public_key = PublicKey::parse_pem(&key.public_key_pem)
         .map_err(|e| ServiceError::Invalid(format!("public_key_pem: {e}")))?;
-    register(
-        pool,
+    register_in(
+        tx,
         actor,
         publisher,
         &NewKey {
@@ -296,13 +321,30 @@ pub async fn set_status(
     since: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<KeyChange, ServiceError> {
+    let mut tx = pool.begin().await?;
+    let change = set_status_in(&mut tx, actor, publisher, name, status, since, now).await?;
+    tx.commit().await?;
+    Ok(change)
+}
+
+/// As [`set_status`], inside the caller's transaction (an incident step records the change it
+/// made in the same transaction as the change).
+#[allow(clippy::too_many_arguments)]
+pub async fn set_status_in(
+    tx: &mut PgConnection,
+    actor: &Actor,
+    publisher: &Publisher,
+    name: &str,
+    status: KeyStatus,
+    since: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<KeyChange, ServiceError> {
     if since.is_some_and(|s| s > now + SINCE_SKEW) {
         return Err(ServiceError::Invalid(
             "since: lies in the future; give the time the key was (or is) compromised or revoked"
                 .into(),
         ));
     }
-    let mut tx = pool.begin().await?;
     let key: Key = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM keys WHERE name = $1 FOR NO KEY UPDATE"
     ))
@@ -348,7 +390,6 @@ pub async fn set_status(
         && compromised_since == key.compromised_since
         && revoked_at == key.revoked_at
     {
-        tx.rollback().await?;
         return Ok(KeyChange {
             key,
             bundle_version: None,
@@ -365,7 +406,7 @@ pub async fn set_status(
     .fetch_one(&mut *tx)
     .await?;
     audit::append(
-        &mut tx,
+        tx,
         actor,
         "key.status_changed",
         &format!("key:{name}"),
@@ -378,14 +419,8 @@ pub async fn set_status(
         }),
     )
     .await?;
-    let published = trust_bundle::publish(
-        &mut tx,
-        actor,
-        publisher,
-        &format!("key {name} is now {status}"),
-    )
-    .await?;
-    tx.commit().await?;
+    let published =
+        trust_bundle::publish(tx, actor, publisher, &format!("key {name} is now {status}")).await?;
     Ok(KeyChange {
         key: updated,
         bundle_version: Some(published.version),
@@ -397,6 +432,16 @@ pub async fn get(pool: &PgPool, name: &str) -> Result<Option<Key>, ServiceError>
         sqlx::query_as(&format!("SELECT {COLUMNS} FROM keys WHERE name = $1"))
             .bind(name)
             .fetch_optional(pool)
+            .await?,
+    )
+}
+
+/// As [`get`], inside the caller's transaction.
+pub async fn get_in(conn: &mut PgConnection, name: &str) -> Result<Option<Key>, ServiceError> {
+    Ok(
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM keys WHERE name = $1"))
+            .bind(name)
+            .fetch_optional(conn)
             .await?,
     )
 }

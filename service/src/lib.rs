@@ -13,6 +13,7 @@ pub mod demo;
 pub mod deployments;
 pub mod error;
 pub mod images;
+pub mod incidents;
 pub mod ingest;
 pub mod key_groups;
 pub mod key_usage;

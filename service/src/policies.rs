@@ -12,7 +12,7 @@ use domain::policy::{parse_documents_indexed, to_yaml_documents};
 use domain::{KeyGroup, Policy, PolicyItem, Problem, Problems};
 use serde::Serialize;
 use serde_json::json;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::trust_bundle::{self, Publisher};
@@ -189,17 +189,31 @@ pub async fn apply_items(
     options: ApplyOptions,
 ) -> Result<ApplyOutcome, ApplyError> {
     let mut tx = pool.begin().await?;
+    let outcome = apply_items_in(&mut tx, actor, publisher, items, options).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// As [`apply_items`], inside the caller's transaction (an incident step that updates policies
+/// records itself in the same transaction). A dry run writes nothing.
+pub async fn apply_items_in(
+    tx: &mut PgConnection,
+    actor: &Actor,
+    publisher: &Publisher,
+    items: Vec<(usize, PolicyItem)>,
+    options: ApplyOptions,
+) -> Result<ApplyOutcome, ApplyError> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(APPLY_LOCK)
         .execute(&mut *tx)
         .await?;
-    let key_names: HashSet<String> = keys::names(&mut tx).await?.into_iter().collect();
-    let stored_groups: BTreeMap<String, KeyGroup> = trust_bundle::load_key_groups(&mut tx)
+    let key_names: HashSet<String> = keys::names(tx).await?.into_iter().collect();
+    let stored_groups: BTreeMap<String, KeyGroup> = trust_bundle::load_key_groups(tx)
         .await?
         .into_iter()
         .map(|g| (g.name().to_owned(), g))
         .collect();
-    let stored_policies: BTreeMap<String, Policy> = trust_bundle::load_policies(&mut tx)
+    let stored_policies: BTreeMap<String, Policy> = trust_bundle::load_policies(tx)
         .await?
         .into_iter()
         .map(|p| (p.name().to_owned(), p))
@@ -315,7 +329,6 @@ pub async fn apply_items(
         bundle_version: None,
     };
     if options.dry_run || !outcome.changed() {
-        tx.rollback().await?;
         return Ok(outcome);
     }
 
@@ -333,30 +346,23 @@ pub async fn apply_items(
         match (change.kind, change.change) {
             (_, ChangeKind::Unchanged) => continue,
             (DocumentKind::KeyGroup, ChangeKind::Deleted) => {
-                key_groups::delete(&mut tx, &change.name).await?;
-                audit::append(
-                    &mut tx,
-                    actor,
-                    "key_group.deleted",
-                    &target,
-                    detail(json!({})),
-                )
-                .await?;
+                key_groups::delete(tx, &change.name).await?;
+                audit::append(tx, actor, "key_group.deleted", &target, detail(json!({}))).await?;
             }
             (DocumentKind::Policy, ChangeKind::Deleted) => {
                 sqlx::query("DELETE FROM policies WHERE name = $1")
                     .bind(&change.name)
                     .execute(&mut *tx)
                     .await?;
-                audit::append(&mut tx, actor, "policy.deleted", &target, detail(json!({}))).await?;
+                audit::append(tx, actor, "policy.deleted", &target, detail(json!({}))).await?;
             }
             (DocumentKind::KeyGroup, c) => {
                 let Some((_, group)) = groups.iter().find(|(_, g)| g.name() == change.name) else {
                     continue;
                 };
-                key_groups::upsert(&mut tx, actor, group).await?;
+                key_groups::upsert(tx, actor, group).await?;
                 audit::append(
-                    &mut tx,
+                    tx,
                     actor,
                     &format!("key_group.{}", c.as_str()),
                     &target,
@@ -388,7 +394,7 @@ pub async fn apply_items(
                 .fetch_one(&mut *tx)
                 .await?;
                 audit::append(
-                    &mut tx,
+                    tx,
                     actor,
                     &format!("policy.{}", c.as_str()),
                     &target,
@@ -405,14 +411,13 @@ pub async fn apply_items(
         .map(|c| format!("{} {} {}", c.kind.audit_name(), c.name, c.change.as_str()))
         .collect();
     let published = trust_bundle::publish(
-        &mut tx,
+        tx,
         actor,
         publisher,
         &format!("policies applied: {}", summary.join(", ")),
     )
     .await
     .map_err(ApplyError::Service)?;
-    tx.commit().await?;
     outcome.bundle_version = Some(published.version);
     Ok(outcome)
 }

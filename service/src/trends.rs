@@ -769,7 +769,7 @@ pub fn to_csv(data: &TrendData) -> String {
     out
 }
 
-fn csv_field(s: &str) -> String {
+pub(crate) fn csv_field(s: &str) -> String {
     // Quoted when needed, and a leading formula character defused for spreadsheets.
     let s = if s.starts_with(['=', '+', '-', '@']) {
         format!("'{s}")

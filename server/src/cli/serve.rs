@@ -12,6 +12,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
         pool,
         settings.alert_config()?,
         std::time::Duration::from_secs(settings.alert_interval_seconds),
+        chrono::Duration::minutes(settings.stale_after_minutes),
         stopped,
     );
     let listener = tokio::net::TcpListener::bind(settings.listen)
@@ -82,12 +83,15 @@ fn spawn_bundle_renewal(pool: sqlx::PgPool, publisher: service::trust_bundle::Pu
     });
 }
 
-/// Every `interval`: evaluates the alert rules, then sends due alerts to the webhooks. Failures
-/// are logged and retried next round; they never stop the server. Ends when `stop` turns true.
+/// Every `interval`: evaluates the alert rules, sends due alerts to the webhooks, and completes
+/// the incident steps that complete themselves (propagation, once every cluster that reported
+/// within `active_within` has the containing bundle). Failures are logged and retried next
+/// round; they never stop the server. Ends when `stop` turns true.
 fn spawn_alerts(
     pool: sqlx::PgPool,
     config: service::alerts::AlertConfig,
     interval: std::time::Duration,
+    active_within: chrono::Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     let actor = service::Actor {
@@ -107,6 +111,12 @@ fn spawn_alerts(
                 service::alerts::evaluate_now(&pool, &actor, &config, chrono::Utc::now()).await
             {
                 tracing::error!(error = %e, "evaluating the alert rules failed; retrying next round");
+            }
+            if let Err(e) =
+                service::incidents::advance_automatic(&pool, active_within, chrono::Utc::now())
+                    .await
+            {
+                tracing::error!(error = %e, "advancing incidents failed; retrying next round");
             }
             if !config.webhooks.targets.is_empty() {
                 if let Err(e) = service::alerts::deliver_due(

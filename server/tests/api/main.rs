@@ -13,6 +13,7 @@ mod alerts;
 mod audit;
 mod authorization;
 mod health;
+mod incidents;
 mod ingest;
 mod key_image_pages;
 mod keys_policies_ui;

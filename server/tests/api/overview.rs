@@ -57,8 +57,8 @@ async fn the_overview_counts_reasons_per_cluster_flags_old_bundles_and_lists_ope
     .await
     .unwrap();
     sqlx::query(
-        "INSERT INTO incidents (id, playbook, playbook_version, title, severity, commander, opened_by)
-         VALUES ($1, 'key-compromise', '1', 'ci-release key leaked', 'critical', 'sec@example.com', 'sec@example.com')",
+        "INSERT INTO incidents (id, playbook, playbook_version, title, severity, commander, opened_by, playbook_document)
+         VALUES ($1, 'key-compromise', '1', 'ci-release key leaked', 'critical', 'sec@example.com', 'sec@example.com', '{}')",
     )
     .bind(uuid::Uuid::new_v4())
     .execute(&pool)

@@ -323,8 +323,8 @@ async fn revocation_times_come_from_incident_steps_and_say_when_there_are_none(p
         let id = Uuid::now_v7();
         let at = opened + Duration::minutes(offset);
         sqlx::query(
-            "INSERT INTO incidents (id, playbook, playbook_version, title, severity, commander, opened_by, opened_at)
-             VALUES ($1, 'key-compromise', '1', 'leaked key', 'high', 'sec@example.com', 'sec@example.com', $2)",
+            "INSERT INTO incidents (id, playbook, playbook_version, title, severity, commander, opened_by, opened_at, playbook_document)
+             VALUES ($1, 'key-compromise', '1', 'leaked key', 'high', 'sec@example.com', 'sec@example.com', $2, '{}')",
         )
         .bind(id)
         .bind(at)
