@@ -88,14 +88,21 @@ pub(crate) fn render(plan: &Plan<'_>) -> ExportedDocument {
         resources["namespaces"] = json!(kyverno_namespaces(namespaces));
     }
     let image_references: Vec<String> = policy.images().iter().flat_map(kyverno_patterns).collect();
+    // Registry trouble refuses in enforce mode, as Trustwatch's fail-closed default; a policy
+    // that only warns or audits must never block.
+    let failure_policy = if policy.mode() == Mode::Enforce {
+        "Fail"
+    } else {
+        "Ignore"
+    };
     let mut spec = json!({
         "background": false,
-        "webhookConfiguration": {
-            // Registry trouble refuses in enforce mode, as Trustwatch's fail-closed default;
-            // a policy that only warns or audits must never block.
-            "failurePolicy": if policy.mode() == Mode::Enforce { "Fail" } else { "Ignore" },
-            "timeoutSeconds": 30,
-        },
+        // The spec-level fields are what Kyverno before 1.13 reads (it would prune the
+        // rule-level ones and fall back to Audit); later versions prefer the rule's and the
+        // webhookConfiguration's, which say the same.
+        "validationFailureAction": failure_action,
+        "failurePolicy": failure_policy,
+        "webhookConfiguration": {"failurePolicy": failure_policy, "timeoutSeconds": 30},
         "rules": [{
             "name": "trustwatch-signatures",
             "match": {"any": [{"resources": resources}]},
@@ -165,6 +172,8 @@ mod tests {
         assert_eq!(v["metadata"]["name"], "tw-two-of-three");
         let vi = verify_images(&v);
         assert_eq!(vi["failureAction"], "Enforce");
+        assert_eq!(v["spec"]["validationFailureAction"], "Enforce");
+        assert_eq!(v["spec"]["failurePolicy"], "Fail");
         assert_eq!(vi["verifyDigest"], true);
         assert_eq!(vi["mutateDigest"], false);
         assert_eq!(vi["required"], true);
