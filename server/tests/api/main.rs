@@ -19,6 +19,7 @@ mod keys_policies_ui;
 mod login;
 mod overview;
 mod playbooks;
+mod policy_export;
 mod rejections;
 mod report;
 mod roles;
