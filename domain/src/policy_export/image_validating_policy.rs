@@ -1,5 +1,6 @@
-//! Kyverno `ImageValidatingPolicy` (`policies.kyverno.io/v1`, served by Kyverno 1.16 and later;
-//! `v1alpha1`/`v1beta1` clusters take the same spec under their own `apiVersion`).
+//! Kyverno `ImageValidatingPolicy` (`policies.kyverno.io/v1`; a cluster that serves only
+//! `v1beta1` takes the same spec under that `apiVersion`, early `v1alpha1` releases used other
+//! field names).
 //!
 //! - Every key is one attestor (`key1`, `key2`, … — CEL identifiers; the header maps them to
 //!   key names). `verifyImageSignatures(image, [attestors…])` returns how many of the listed
