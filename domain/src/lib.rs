@@ -22,6 +22,7 @@ pub mod outcome;
 pub mod password;
 pub mod playbook;
 pub mod policy;
+pub mod policy_export;
 pub mod policy_report;
 pub mod public_key;
 pub mod reason;

@@ -26,6 +26,7 @@ pub mod overview;
 pub mod password;
 pub mod playbooks;
 pub mod policies;
+pub mod policy_export;
 pub mod registry;
 pub mod rejections;
 pub mod rollups;

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
+use domain::policy_export::ExportFormat;
 use serde_json::Value;
 use service::policies::{ApplyError, ApplyOptions};
 
@@ -33,11 +34,18 @@ enum PolicyCommand {
         #[arg(long)]
         prune: bool,
     },
-    /// Write every key group and policy as one YAML file, which applies back unchanged.
+    /// Write every key group and policy as one YAML file, which applies back unchanged; with
+    /// --engine, the policies as another admission engine's objects instead.
     Export {
         /// The file to write; `-` for standard output.
         #[arg(long, short = 'o', default_value = "-")]
         output: PathBuf,
+        /// kyverno-cluster-policy, kyverno-image-validating-policy or policy-controller.
+        #[arg(long)]
+        engine: Option<String>,
+        /// A key fingerprint to leave out (with --engine); repeat for several.
+        #[arg(long, requires = "engine")]
+        without: Vec<String>,
     },
 }
 
@@ -152,15 +160,41 @@ pub async fn run(settings: &Settings, args: PolicyArgs) -> anyhow::Result<()> {
             };
             print_outcome(&changes, dry_run, bundle_version);
         }
-        PolicyCommand::Export { output } => {
-            let yaml = match target {
-                Target::Server(client) => client.get(&["policies", "export"]).await?.text().await?,
-                Target::Database(settings) => {
+        PolicyCommand::Export {
+            output,
+            engine,
+            without,
+        } => {
+            let format = engine.as_deref().map(ExportFormat::parse).transpose()?;
+            let yaml = match (target, format) {
+                (Target::Server(client), None) => {
+                    client.get(&["policies", "export"]).await?.text().await?
+                }
+                (Target::Server(client), Some(format)) => {
+                    let mut url = client.url(&["policies", "export"])?;
+                    url.query_pairs_mut().append_pair("format", format.as_str());
+                    for fingerprint in &without {
+                        url.query_pairs_mut().append_pair("without", fingerprint);
+                    }
+                    client.send(client.http().get(url)).await?.text().await?
+                }
+                (Target::Database(settings), None) => {
                     let pool = super::connect(&settings).await?;
                     service::policies::export(&pool).await?
                 }
+                (Target::Database(settings), Some(format)) => {
+                    let pool = super::connect(&settings).await?;
+                    service::policy_export::export_yaml(&pool, format, &without).await?
+                }
             };
             trust_target::write_output(&output, yaml.as_bytes())?;
+            if let Some(format) = format {
+                eprintln!(
+                    "{}: {}",
+                    format,
+                    domain::policy_export::cache_expiry_note(format)
+                );
+            }
         }
     }
     Ok(())

@@ -20,6 +20,7 @@ mod keys_policies_ui;
 mod login;
 mod overview;
 mod playbooks;
+mod policy_export;
 mod rejections;
 mod report;
 mod roles;

@@ -865,6 +865,13 @@ async fn the_cli_manages_trust_data_on_the_database_and_through_a_server(pool: P
     let out = run(&["policy", "export"]).await;
     let (stdout, _) = text(&out);
     assert!(stdout.contains("name: prod-images"), "{stdout}");
+    // For another engine: ci-release is revoked, so the policy can only refuse.
+    let out = run(&["policy", "export", "--engine", "policy-controller"]).await;
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("kind: ClusterImagePolicy"), "{stdout}");
+    assert!(stdout.contains("action: fail"), "{stdout}");
+    assert!(stderr.contains("--cache-ttl"), "{stderr}");
 
     // The bundle and its key, as an offline verifier gets them.
     let bundle_file = dir.join("bundle.json");
@@ -968,6 +975,15 @@ async fn the_cli_manages_trust_data_on_the_database_and_through_a_server(pool: P
         PublicKey::parse_pem(&String::from_utf8_lossy(&out.stdout)).unwrap(),
         key
     );
+    let out = via(
+        &["policy", "export", "--engine", "kyverno-cluster-policy"],
+        &reader,
+    )
+    .await;
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("kind: ClusterPolicy"), "{stdout}");
+    assert!(stdout.contains("name: tw-prod-images"), "{stdout}");
 
     // Another key file than the server's is refused before anything changes.
     let out = trustwatch(

@@ -265,8 +265,16 @@ fn trust_paths() -> Value {
                 }
             }},
             "/policies/export": {"get": {
-                "summary": "Every key group and policy as one multi-document YAML file that applies back unchanged (scope `read` or `admin`)",
-                "responses": {"200": {"description": "YAML", "content": {"application/yaml": {"schema": string}}}, "401": {"$ref": "#/components/responses/Problem"}, "403": {"$ref": "#/components/responses/Problem"}}
+                "summary": "Every key group and policy as one multi-document YAML file that applies back unchanged, or with `format` the policies as another admission engine's objects (scope `read` or `admin`)",
+                "description": "Without `format` (or with `format=trustwatch`): Trustwatch's own documents. With `format=kyverno-cluster-policy`, `kyverno-image-validating-policy` or `policy-controller`: one object per policy (policy-controller may need several) of the current trust bundle, public keys inlined, revoked, compromised and expired keys left out and so are the keys named by `without`. A policy left without keys refuses every image it covers. Each object starts with YAML comments saying what was left out and what the engine cannot express (docs/policy.md, Exporting for other engines). The header `X-Trustwatch-Cache-Expiry-Seconds` estimates how long the engine may keep admitting on cached verdicts.",
+                "parameters": [
+                    {"name": "format", "in": "query", "required": false, "schema": {"enum": ["trustwatch", "kyverno-cluster-policy", "kyverno-image-validating-policy", "policy-controller"]}},
+                    {"name": "without", "in": "query", "required": false, "style": "form", "explode": true, "schema": {"type": "array", "items": {"type": "string", "pattern": "^sha256:[0-9a-fA-F]{64}$"}}, "description": "key fingerprints to leave out; repeat the parameter or separate with commas; each must name a key of the trust bundle"}
+                ],
+                "responses": {
+                    "200": {"description": "YAML", "headers": {"X-Trustwatch-Cache-Expiry-Seconds": {"schema": {"type": "integer"}, "description": "with an engine format: how long that engine may keep admitting on verdicts cached before the export is applied (default settings)"}}, "content": {"application/yaml": {"schema": string}}},
+                    "400": {"$ref": "#/components/responses/Problem"}, "401": {"$ref": "#/components/responses/Problem"}, "403": {"$ref": "#/components/responses/Problem"}, "422": {"$ref": "#/components/responses/Problem"}
+                }
             }}
     })
 }
