@@ -8,6 +8,7 @@ use leptos_router::path;
 use crate::components::layout::Layout;
 use crate::pages::alerts::AlertsPage;
 use crate::pages::trends::TrendsPage;
+use crate::pages::what_if::WhatIfPage;
 use crate::pages::{
     account::AccountPage, admin::AdminPage, audit::AuditPage, keys::KeysPage, login::LoginPage,
     not_found::NotFound, overview::OverviewPage, planned::PlannedPage, policies::PoliciesPage,
@@ -54,6 +55,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/keys") view=KeysPage />
                     <Route path=path!("/keys/:fingerprint") view=KeyPage />
                     <Route path=path!("/policies") view=PoliciesPage />
+                    // Async: the answer is in the first response, readable without the script.
+                    <Route path=path!("/what-if") view=WhatIfPage ssr=SsrMode::Async />
                     <Route
                         path=path!("/incidents")
                         view=|| view! { <PlannedPage title="Incidents" what="Guided playbooks for key compromise and revocation, with blast radius and propagation." /> }

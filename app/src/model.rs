@@ -11,6 +11,8 @@ mod trends;
 pub use trends::*;
 mod key_image;
 pub use key_image::*;
+mod what_if;
+pub use what_if::*;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Me {
