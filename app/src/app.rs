@@ -8,6 +8,7 @@ use leptos_router::path;
 use crate::components::layout::Layout;
 use crate::pages::alerts::AlertsPage;
 use crate::pages::trends::TrendsPage;
+use crate::pages::what_if::WhatIfPage;
 use crate::pages::{
     account::AccountPage, admin::AdminPage, audit::AuditPage, keys::KeysPage, login::LoginPage,
     not_found::NotFound, overview::OverviewPage, policies::PoliciesPage, rejection::RejectionPage,
@@ -57,6 +58,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/policies") view=PoliciesPage />
                     <Route path=path!("/incidents") view=IncidentsPage />
                     <Route path=path!("/incidents/:id") view=IncidentPage />
+                    // Async: the answer is in the first response, readable without the script.
+                    <Route path=path!("/what-if") view=WhatIfPage ssr=SsrMode::Async />
                     // Async: the whole page, charts included, arrives in the first response, so it
                     // reads without JavaScript (streamed chunks would need a script to show).
                     <Route path=path!("/trends") view=TrendsPage ssr=SsrMode::Async />

@@ -13,6 +13,8 @@ mod key_image;
 pub use key_image::*;
 mod incidents;
 pub use incidents::*;
+mod what_if;
+pub use what_if::*;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Me {

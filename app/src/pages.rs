@@ -15,3 +15,4 @@ pub mod policies;
 pub mod rejection;
 pub mod rejections;
 pub mod trends;
+pub mod what_if;

@@ -22,7 +22,7 @@ pub const CUSTODIES: [&str; 3] = ["file", "kms", "hsm"];
 
 /// How far in the future a status change's `since` may lie: clocks differ a little, but a
 /// compromise or revocation is something that has happened.
-const SINCE_SKEW: TimeDelta = TimeDelta::minutes(5);
+pub(crate) const SINCE_SKEW: TimeDelta = TimeDelta::minutes(5);
 
 /// A key to register. The fingerprint and algorithm must be those of the PEM (checked).
 #[derive(Debug, Clone)]

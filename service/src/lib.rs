@@ -36,6 +36,7 @@ pub mod trends;
 pub mod trust_bundle;
 pub mod users;
 pub mod verifier;
+pub mod what_if;
 
 pub use actor::Actor;
 pub use db::{connect, migrate, MIGRATOR};

@@ -1,7 +1,9 @@
 mod apply_policies;
 mod list_policies;
+mod what_if;
 pub use apply_policies::*;
 pub use list_policies::*;
+pub use what_if::*;
 
 /// Who may change policies and key groups.
 #[cfg(feature = "ssr")]

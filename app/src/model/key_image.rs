@@ -63,6 +63,8 @@ pub struct KeyPageView {
     /// All identity-host pairs, of which `signers` are the most recently seen.
     pub signers_total: i64,
     pub alerts: Vec<KeyAlertView>,
+    /// The caller may change keys (and so ask what a revocation would break).
+    pub can_change: bool,
 }
 
 /// One signing event of a key.

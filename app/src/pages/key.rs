@@ -51,6 +51,10 @@ pub fn KeyPage() -> impl IntoView {
 fn Facts(k: KeyPageView) -> impl IntoView {
     let key = k.key;
     let status_class = format!("badge status-{}", key.status);
+    let what_if = format!(
+        "/what-if?change=revoke&key={}",
+        crate::model::percent_encode(&key.name)
+    );
     view! {
         <Title text=format!("Key {}", key.name) />
         <p class="muted"><a href="/keys">"Keys"</a> " / " {key.name.clone()}</p>
@@ -79,6 +83,12 @@ fn Facts(k: KeyPageView) -> impl IntoView {
                 <summary>"Public key"</summary>
                 <pre>{key.public_key_pem}</pre>
             </details>
+            {k.can_change.then(|| view! {
+                <p>
+                    <a href=what_if data-what-if-link>"What breaks if revoked?"</a>
+                    " " <span class="muted">"Replays the last week's admissions without this key; changes nothing."</span>
+                </p>
+            })}
         </section>
         <KeyAlerts alerts=k.alerts />
         <section class="card">

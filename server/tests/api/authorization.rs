@@ -64,6 +64,7 @@ fn matrix() -> Vec<(&'static str, String, Who)> {
             "documents=%5B&dry_run=true".into(),
             SecurityOrAdmin,
         ),
+        ("policies/what_if", "key=nobody".into(), SecurityOrAdmin),
         ("trends", "range=7d".into(), Everyone),
         ("alerts/list", String::new(), Everyone),
         ("alerts/acknowledge", format!("id={ID}"), SecurityOrAdmin),

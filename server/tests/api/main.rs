@@ -30,3 +30,4 @@ mod tls;
 mod tokens;
 mod trends;
 mod trust;
+mod what_if;

@@ -52,6 +52,13 @@ pub struct VerdictChange {
     pub summary: String,
 }
 
+impl VerdictChange {
+    /// Admitted (or admitted with a warning) today, refused after the change: what breaks.
+    pub fn newly_refused(&self) -> bool {
+        self.after == Verdict::Refused && self.now != Verdict::Refused
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
@@ -139,12 +146,29 @@ pub async fn impact(
     window_days: i64,
     now: DateTime<Utc>,
 ) -> Result<Impact, ServiceError> {
-    let current = crate::trust_bundle::current(pool)
+    let current = current_bundle(pool).await?;
+    let proposed = overlay(&current, proposal)?;
+    replay(pool, &current, &proposed, window_days, now).await
+}
+
+/// The newest published trust bundle: what verifiers decide with today.
+pub(crate) async fn current_bundle(pool: &PgPool) -> Result<TrustBundle, ServiceError> {
+    Ok(crate::trust_bundle::current(pool)
         .await?
         .ok_or_else(|| ServiceError::NotFound("a published trust bundle".into()))?
-        .bundle;
-    let proposed = overlay(&current, proposal)?;
+        .bundle)
+}
 
+/// Replays the admissions of the last `window_days` days under `current` and under `changed`,
+/// and reports the placements whose verdict differs. Shared by the policy dry run and "what if"
+/// so both judge a change the same way.
+pub(crate) async fn replay(
+    pool: &PgPool,
+    current: &TrustBundle,
+    changed: &TrustBundle,
+    window_days: i64,
+    now: DateTime<Utc>,
+) -> Result<Impact, ServiceError> {
     let rows: Vec<Placement> = sqlx::query_as(
         "SELECT e.image, e.digest, c.name AS cluster, e.namespace, count(*) AS admissions
            FROM verification_events e JOIN clusters c ON c.id = e.cluster_id
@@ -200,8 +224,8 @@ pub async fn impact(
             .and_then(|d| evidence.get(d))
             .map(Vec::as_slice)
             .unwrap_or_default();
-        let before = domain::evaluate(&request, signatures, &current, &verifier, now);
-        let after = domain::evaluate(&request, signatures, &proposed, &verifier, now);
+        let before = domain::evaluate(&request, signatures, current, &verifier, now);
+        let after = domain::evaluate(&request, signatures, changed, &verifier, now);
         let (was, will) = (Verdict::of(&before), Verdict::of(&after));
         impact.refused_now += usize::from(was == Verdict::Refused);
         impact.refused_after += usize::from(will == Verdict::Refused);

@@ -15,7 +15,7 @@ pub const SIGNERS_SHOWN: i64 = 50;
 pub async fn get_key(fingerprint: String) -> Result<KeyPageView, AppError> {
     use crate::model::{time, SignerView};
 
-    crate::auth::require(domain::Role::Viewer).await?;
+    let caller = crate::auth::require(domain::Role::Viewer).await?;
     let state = crate::auth::state()?;
     let fingerprint = super::parse_fingerprint(&fingerprint)?;
     let now = chrono::Utc::now();
@@ -39,6 +39,9 @@ pub async fn get_key(fingerprint: String) -> Result<KeyPageView, AppError> {
     )
     .await?;
     Ok(KeyPageView {
+        can_change: super::KEY_CHANGERS
+            .iter()
+            .any(|r| caller.user.role.grants(*r)),
         custody_uri: key.key.custody_uri.clone(),
         key: super::key_view(key, now),
         usage_days: USAGE_DAYS,

@@ -41,7 +41,7 @@ pub async fn set_key_status(
 
 /// RFC 3339, or the `YYYY-MM-DDTHH:MM[:SS]` of a `datetime-local` input read as UTC.
 #[cfg(feature = "ssr")]
-fn parse_utc(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+pub(crate) fn parse_utc(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     use chrono::{NaiveDateTime, TimeZone, Utc};
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
