@@ -932,3 +932,98 @@ async fn an_emergency_override_needs_a_reason_and_is_flagged_in_the_review(pool:
         "{md}"
     );
 }
+
+#[sqlx::test(migrator = "service::MIGRATOR")]
+async fn clusters_of_other_engines_get_the_export_without_the_key_and_keep_propagation_open(
+    pool: PgPool,
+) {
+    let w = world(pool).await;
+    let app = &w.app;
+    service::clusters::heartbeat(
+        &app.pool,
+        &service::Actor::cli(),
+        &service::clusters::Heartbeat {
+            cluster: "edge-kyverno".into(),
+            engine: Some("kyverno".into()),
+            enforcement_mode: Some("enforce".into()),
+            bundle_version: None,
+        },
+        true,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let id = declare(&w, false).await;
+    assert_eq!(
+        act(&w, &w.ada, &id, "declare", "complete", &[]).await.0,
+        200
+    );
+    let incident = get(&w, &id).await;
+    let what_if = &step(&incident, "contain")["live"]["Link"]["href"];
+    assert!(
+        what_if
+            .as_str()
+            .unwrap()
+            .starts_with("/what-if?change=compromise&key=ci-release&since="),
+        "{what_if}"
+    );
+    assert_eq!(
+        act(
+            &w,
+            &w.ada,
+            &id,
+            "approve-containment",
+            "request_approval",
+            &[]
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        act(&w, &w.bob, &id, "approve-containment", "approve", &[])
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        act(&w, &w.ada, &id, "contain", "complete", &[]).await.0,
+        200
+    );
+    let version = bundle_version(app).await;
+    heartbeat(app, "prod-eu-1", version).await;
+    heartbeat(app, "prod-us-1", version).await;
+    let incident = get(&w, &id).await;
+    let propagation = step(&incident, "propagation");
+    assert_eq!(
+        propagation["status"], "pending",
+        "a Kyverno cluster cannot acknowledge a bundle: a person confirms the export was applied"
+    );
+    let live = &propagation["live"]["Propagation"];
+    assert_eq!(live["acknowledged"], 2, "{live}");
+    assert_eq!(live["other_engine"], 1);
+    let kyverno = live["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "edge-kyverno")
+        .unwrap();
+    assert_eq!(kyverno["state"], "other_engine");
+    let yaml = kyverno["export"]["yaml"].as_str().unwrap();
+    assert!(yaml.contains("kind: ClusterPolicy"), "{yaml}");
+    let pem_body = signing_key(1).public_key().to_pem();
+    let pem_line = pem_body.lines().nth(1).unwrap();
+    assert!(
+        !yaml.contains(pem_line),
+        "the compromised key must not be in the export: {yaml}"
+    );
+    assert!(kyverno["export"]["cache_note"]
+        .as_str()
+        .unwrap()
+        .contains("imageVerifyCacheTTLDuration"));
+    // Confirmed by hand once the export is applied.
+    assert_eq!(
+        act(&w, &w.ada, &id, "propagation", "complete", &[]).await.0,
+        200
+    );
+}

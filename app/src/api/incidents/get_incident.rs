@@ -112,8 +112,17 @@ mod build {
             let data = stored.map(|s| s.data.clone()).unwrap_or_default();
             let is_ready = ready.contains(&step.id);
             // Live views are read for the steps someone is on or has finished: a view of a
-            // step still waiting would show a state nobody acts on yet.
-            let visible = is_ready || st.status.is_finished();
+            // step still waiting would show a state nobody acts on yet. What containment would
+            // break is the exception: it is read while the approval is being decided.
+            let visible = is_ready
+                || st.status.is_finished()
+                || matches!(
+                    step.kind,
+                    StepKind::Action {
+                        action: ActionKind::ContainKey,
+                        ..
+                    }
+                );
             let live = if visible {
                 live_view(state, incident, step, now).await?
             } else {
@@ -321,6 +330,22 @@ mod build {
                 })),
             },
             StepKind::Action {
+                action: ActionKind::ContainKey,
+                ..
+            } => Ok(r.key_name.as_ref().map(|key| {
+                let since = r
+                    .compromised_since
+                    .map(|t| t.format("%Y-%m-%dT%H:%M:%S").to_string())
+                    .unwrap_or_default();
+                LiveView::Link {
+                    href: format!(
+                        "/what-if?change=compromise&key={}&since={since}&days=7",
+                        query_value(key)
+                    ),
+                    label: "What breaks: the workloads of the last 7 days that containment would refuse".into(),
+                }
+            })),
+            StepKind::Action {
                 action: ActionKind::UpdatePolicies,
                 ..
             } if r.replacement_key_name.is_some() => {
@@ -485,12 +510,41 @@ mod build {
     }
 
     async fn propagation_view(
-        _state: &AppState,
-        _incident: &service::incidents::IncidentRow,
+        state: &AppState,
+        incident: &service::incidents::IncidentRow,
         p: &propagation::PropagationView,
         _now: DateTime<Utc>,
     ) -> Result<PropagationView, AppError> {
+        use domain::policy_export::{cache_expiry_note, ExportFormat};
         use propagation::ClusterState as S;
+        // Clusters of other engines get the policy they need without the incident's key, read
+        // once per format (not per cluster).
+        let without: Vec<String> = incident.key_fingerprint.iter().cloned().collect();
+        let mut exports: Vec<(ExportFormat, PolicyExportView)> = Vec::new();
+        for c in p.clusters.iter().filter(|c| c.state == S::OtherEngine) {
+            let Some(format) = export_format(c.cluster.engine.as_deref()) else {
+                continue;
+            };
+            if exports.iter().any(|(f, _)| *f == format) {
+                continue;
+            }
+            let documents = service::policy_export::export(&state.pool, format, &without).await?;
+            exports.push((
+                format,
+                PolicyExportView {
+                    format: format.as_str().to_owned(),
+                    yaml: service::policy_export::to_multi_document_yaml(&documents),
+                    cache_note: cache_expiry_note(format).to_owned(),
+                },
+            ));
+        }
+        let export_for = |engine: Option<&str>| {
+            let format = export_format(engine)?;
+            exports
+                .iter()
+                .find(|(f, _)| *f == format)
+                .map(|(_, x)| x.clone())
+        };
         Ok(PropagationView {
             target_version: p.target_version,
             acknowledged: p.count(S::Acknowledged),
@@ -520,9 +574,33 @@ mod build {
                     bundle_expires: (c.state == S::Silent)
                         .then(|| c.cluster.bundle_expires_at.map(time::absolute))
                         .flatten(),
-                    export: None,
+                    export: (c.state == S::OtherEngine)
+                        .then(|| export_for(c.cluster.engine.as_deref()))
+                        .flatten(),
                 })
                 .collect(),
         })
+    }
+
+    /// The export an engine's clusters apply; `None` for engines Trustwatch cannot export for.
+    fn export_format(engine: Option<&str>) -> Option<domain::policy_export::ExportFormat> {
+        use domain::policy_export::ExportFormat;
+        match engine? {
+            "kyverno" => Some(ExportFormat::KyvernoClusterPolicy),
+            "policy-controller" => Some(ExportFormat::PolicyController),
+            _ => None,
+        }
+    }
+
+    /// A value for a URL's query: unreserved characters as they are, everything else escaped.
+    fn query_value(s: &str) -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
     }
 }
