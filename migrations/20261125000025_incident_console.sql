@@ -45,3 +45,20 @@ UPDATE clusters SET bundle_acknowledged_at = last_report_at WHERE bundle_version
 
 -- An incident's review reads its audit entries by target.
 CREATE INDEX audit_log_target ON audit_log (target, seq);
+
+-- An incident's notification to each configured webhook, delivered at least once like alerts
+-- (`alert_deliveries`): webhooks are named by the SHA-256 of their URL, never stored.
+CREATE TABLE incident_notifications (
+    incident_id      uuid NOT NULL REFERENCES incidents (id),
+    webhook          text NOT NULL CHECK (webhook ~ '^[0-9a-f]{64}$'),
+    webhook_origin   text NOT NULL,
+    state            text NOT NULL DEFAULT 'pending'
+                         CHECK (state IN ('pending', 'delivered', 'failed')),
+    attempts         integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    next_attempt_at  timestamptz NOT NULL,
+    last_error       text,
+    delivered_at     timestamptz,
+    PRIMARY KEY (incident_id, webhook)
+);
+CREATE INDEX incident_notifications_due ON incident_notifications (next_attempt_at)
+    WHERE state = 'pending';

@@ -16,4 +16,6 @@ pub struct AppState {
     pub publisher: service::trust_bundle::Publisher,
     /// The playbooks read and validated at start-up; an incident copies the one it runs.
     pub playbooks: std::sync::Arc<domain::playbook::Catalog>,
+    /// Where alerts and incident notifications go (URLs never shown or logged).
+    pub webhooks: service::alerts::Webhooks,
 }

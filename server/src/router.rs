@@ -60,6 +60,7 @@ pub async fn build_router(pool: PgPool, settings: &Settings) -> anyhow::Result<A
         .await
         .context("preparing the trust bundle")?;
     let state = AppState {
+        webhooks: settings.alert_config()?.webhooks,
         playbooks,
         publisher,
         pool,

@@ -7,7 +7,7 @@
 //! sliding window (volume, rejection rate) continue an alert while the condition keeps being
 //! seen, and raise a new one after a quiet spell.
 
-mod deliver;
+pub(crate) mod deliver;
 mod gather;
 mod store;
 

@@ -16,6 +16,7 @@
 
 pub mod actions;
 pub mod blast_radius;
+pub mod notify;
 pub mod propagation;
 pub mod recovery;
 pub mod review;

@@ -129,6 +129,16 @@ fn spawn_alerts(
                 {
                     tracing::error!(error = %e, "sending alerts failed; retrying next round");
                 }
+                if let Err(e) = service::incidents::notify::deliver_due(
+                    &pool,
+                    &client,
+                    &config.webhooks,
+                    chrono::Utc::now(),
+                )
+                .await
+                {
+                    tracing::error!(error = %e, "sending incident notifications failed; retrying next round");
+                }
             }
             if *stop.borrow() {
                 return;

@@ -641,21 +641,22 @@ async fn only_security_and_admin_acknowledge_and_it_is_audited(pool: PgPool) {
 }
 
 /// One request a webhook received: its Trustwatch headers and body.
-struct Received {
-    alert: String,
-    timestamp: String,
-    signature: String,
-    body: Vec<u8>,
+pub(crate) struct Received {
+    pub(crate) alert: String,
+    pub(crate) timestamp: String,
+    pub(crate) signature: String,
+    pub(crate) body: Vec<u8>,
 }
 
 #[derive(Clone, Default)]
-struct Receiver {
-    requests: Arc<Mutex<Vec<Received>>>,
+pub(crate) struct Receiver {
+    pub(crate) requests: Arc<Mutex<Vec<Received>>>,
     /// Answers 503 to this many requests first.
     failures_left: Arc<Mutex<u32>>,
 }
 
-async fn receiver(failures: u32) -> (String, Receiver) {
+/// A webhook on a free port that records what it receives (shared with the incident tests).
+pub(crate) async fn receiver(failures: u32) -> (String, Receiver) {
     use axum::extract::State;
     use axum::http::{HeaderMap, StatusCode};
     let state = Receiver {

@@ -14,7 +14,7 @@ use service::verifier::{FailurePolicy, Verifier, VerifierConfig};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{spawn_app_with, TestApp};
 
 /// Nothing listens on port 9: the verifier decides on the signatures Trustwatch recorded.
 const REGISTRY: &str = "127.0.0.1:9";
@@ -140,7 +140,11 @@ async fn bundle_version(app: &TestApp) -> i64 {
 /// image signed before T, one legitimately after T, one by an identity never seen before (the
 /// attacker's), each admitted in `prod-eu-1`.
 async fn world(pool: PgPool) -> World {
-    let app = spawn_app(pool).await;
+    world_with(pool, server::Settings::default()).await
+}
+
+async fn world_with(pool: PgPool, settings: server::Settings) -> World {
+    let app = spawn_app_with(pool, settings).await;
     let ada = app.logged_in(ADA, Role::Security).await;
     let bob = app.logged_in(BOB, Role::Security).await;
     let vic = app.logged_in(VIC, Role::Viewer).await;
@@ -1026,4 +1030,79 @@ async fn clusters_of_other_engines_get_the_export_without_the_key_and_keep_propa
         act(&w, &w.ada, &id, "propagation", "complete", &[]).await.0,
         200
     );
+}
+
+#[sqlx::test(migrator = "service::MIGRATOR")]
+async fn notifying_reaches_each_webhook_once_and_a_drill_sends_nothing(pool: PgPool) {
+    let (url, hook) = crate::alerts::receiver(0).await;
+    let settings = server::Settings {
+        alert_webhooks: vec![secrecy::SecretString::from(url.clone())],
+        ..server::Settings::default()
+    };
+    let webhooks = settings.alert_webhooks().unwrap();
+    let w = world_with(pool, settings).await;
+    let app = &w.app;
+    let drill = declare(&w, true).await;
+    let id = declare(&w, false).await;
+    for incident in [&drill, &id] {
+        assert_eq!(
+            act(&w, &w.ada, incident, "declare", "complete", &[])
+                .await
+                .0,
+            200
+        );
+        assert_eq!(
+            act(
+                &w,
+                &w.ada,
+                incident,
+                "contain",
+                "override",
+                &[("reason", "test of notification")]
+            )
+            .await
+            .0,
+            200
+        );
+        let (status, v) = act(&w, &w.ada, incident, "contain", "complete", &[]).await;
+        assert_eq!(status, 200, "{v}");
+    }
+    let (status, message) = act(&w, &w.ada, &drill, "notify", "complete", &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(message, "DRILL: no notification left Trustwatch.");
+    let (status, message) = act(&w, &w.ada, &id, "notify", "complete", &[]).await;
+    assert_eq!(status, 200, "{message}");
+    assert!(message
+        .as_str()
+        .unwrap()
+        .starts_with("Notification queued for 1 webhook(s)"));
+    let stored: Vec<(String, String)> =
+        sqlx::query_as("SELECT incident_id::text, webhook_origin FROM incident_notifications")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(stored.len(), 1, "the drill queued nothing: {stored:?}");
+    assert_eq!(stored[0].0, id);
+    assert!(
+        !stored[0].1.contains("secret-token"),
+        "webhook URLs are not stored"
+    );
+
+    let client = reqwest::Client::new();
+    let report = service::incidents::notify::deliver_due(&app.pool, &client, &webhooks, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(report.delivered, 1);
+    let again = service::incidents::notify::deliver_due(&app.pool, &client, &webhooks, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(again.delivered, 0, "delivered once");
+    let received = hook.requests.lock().unwrap();
+    assert_eq!(received.len(), 1);
+    let body: Value = serde_json::from_slice(&received[0].body).unwrap();
+    assert_eq!(body["kind"], "incident");
+    assert_eq!(body["id"], id.as_str());
+    assert_eq!(body["key"], "ci-release");
+    assert_eq!(body["key_status"], "compromised");
+    assert!(body["bundle_version"].as_i64().is_some(), "{body}");
 }

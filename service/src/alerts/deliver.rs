@@ -23,13 +23,13 @@ pub const MAX_ATTEMPTS: i32 = 12;
 pub const FIRST_BACKOFF: TimeDelta = TimeDelta::seconds(30);
 pub const MAX_BACKOFF: TimeDelta = TimeDelta::hours(1);
 /// How long a claimed delivery is left to its sender before others may try.
-const LEASE: TimeDelta = TimeDelta::minutes(2);
+pub(crate) const LEASE: TimeDelta = TimeDelta::minutes(2);
 /// Deliveries one round sends at most.
-const BATCH: i64 = 50;
+pub(crate) const BATCH: i64 = 50;
 /// The longest a webhook may take to answer.
 const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// How much of a failing webhook's answer is kept for people to read.
-const ERROR_CHARS: usize = 300;
+pub(crate) const ERROR_CHARS: usize = 300;
 
 /// One webhook. The URL may hold a secret (a token in its path), so it is never logged, stored
 /// or shown: the database and the logs name the webhook by its SHA-256 and its origin.
@@ -70,6 +70,11 @@ impl Webhook {
     /// Scheme, host and port: what may be shown and logged.
     pub fn origin(&self) -> &str {
         &self.origin
+    }
+
+    /// The SHA-256 of the URL: how deliveries name the webhook without storing it.
+    pub fn id(&self) -> &str {
+        &self.id
     }
 }
 
@@ -221,7 +226,7 @@ pub fn payload(alert: &Alert, public_url: Option<&str>) -> serde_json::Value {
     })
 }
 
-/// One POST. The error says what went wrong, without the URL.
+/// One alert's POST. The error says what went wrong, without the URL.
 async fn send(
     pool: &PgPool,
     client: &reqwest::Client,
@@ -240,11 +245,31 @@ async fn send(
     .map_err(|e| format!("reading the alert: {e}"))?;
     let body = serde_json::to_vec(&payload(&alert, webhooks.public_url.as_deref()))
         .map_err(|e| format!("encoding the alert: {e}"))?;
+    post(
+        client,
+        webhooks,
+        webhook,
+        ("X-Trustwatch-Alert", alert_id.to_string()),
+        body,
+    )
+    .await
+}
+
+/// POSTs a JSON body to one webhook, signed when a secret is configured; `kind` is the header
+/// that names what is sent (`X-Trustwatch-Alert: <id>`). The error says what went wrong, without
+/// the URL (which may hold a token).
+pub(crate) async fn post(
+    client: &reqwest::Client,
+    webhooks: &Webhooks,
+    webhook: &Webhook,
+    kind: (&'static str, String),
+    body: Vec<u8>,
+) -> Result<(), String> {
     let mut request = client
         .post(&webhook.url)
         .timeout(TIMEOUT)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header("X-Trustwatch-Alert", alert_id.to_string());
+        .header(kind.0, kind.1);
     if let Some(secret) = &webhooks.secret {
         let timestamp = Utc::now().timestamp();
         request = request

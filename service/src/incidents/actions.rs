@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::steps::{ActionInput, ContainMode};
 use super::{load, Incident};
+use crate::alerts::Webhooks;
 use crate::keys::{self, KeyImport};
 use crate::policies::{self, ApplyError, ApplyOptions, DocumentChange};
 use crate::trust_bundle::{self, Publisher};
@@ -45,10 +46,12 @@ pub enum Milestone {
     Recovered,
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn perform(
     conn: &mut PgConnection,
     actor: &Actor,
     publisher: &Publisher,
+    webhooks: &Webhooks,
     incident: &Incident,
     action: ActionKind,
     input: &ActionInput,
@@ -160,18 +163,23 @@ pub(super) async fn perform(
             })
         }
         ActionKind::NotifyWebhooks => {
-            if drill {
-                return Ok(Performed {
-                    data: json!({"simulated": true}),
-                    message: "DRILL: no notification left Trustwatch.".into(),
-                    milestone: None,
-                });
-            }
-            // Incident notifications are not delivered yet (alerts are): refusing is honest,
-            // and the step is optional so the incident can go on.
-            Err(ServiceError::Conflict(
-                "Trustwatch does not send incident notifications to webhooks yet: notify the subscribers by hand and skip this step".into(),
-            ))
+            let queued = if drill {
+                0
+            } else {
+                super::notify::queue(conn, row.id, webhooks, now).await?
+            };
+            Ok(Performed {
+                data: json!({"simulated": drill, "queued": queued}),
+                message: match (drill, queued, webhooks.targets.len()) {
+                    (true, _, _) => "DRILL: no notification left Trustwatch.".into(),
+                    (false, _, 0) => "No webhooks are configured: nobody was notified.".into(),
+                    (false, 0, _) => "Every webhook was already notified of this incident.".into(),
+                    (false, n, _) => format!(
+                        "Notification queued for {n} webhook(s); it is sent within a minute."
+                    ),
+                },
+                milestone: None,
+            })
         }
         ActionKind::RegisterReplacementKey => {
             register_replacement(conn, actor, publisher, incident, input, now).await

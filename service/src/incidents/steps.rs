@@ -100,6 +100,7 @@ pub async fn act(
     pool: &sqlx::PgPool,
     actor: &Actor,
     publisher: &Publisher,
+    webhooks: &crate::alerts::Webhooks,
     who: &Responder,
     id: Uuid,
     step_id: &str,
@@ -149,9 +150,10 @@ pub async fn act(
             .ok_or_else(|| ServiceError::Internal(format!("step {step_id} vanished")))?;
         match &step.kind {
             StepKind::Action { action, .. } => {
-                let performed =
-                    actions::perform(&mut tx, actor, publisher, &incident, *action, input, now)
-                        .await?;
+                let performed = actions::perform(
+                    &mut tx, actor, publisher, webhooks, &incident, *action, input, now,
+                )
+                .await?;
                 data = performed.data;
                 message = performed.message;
                 milestone = performed.milestone;

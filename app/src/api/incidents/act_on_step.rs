@@ -61,6 +61,7 @@ pub async fn act_on_step(
         &state.pool,
         &caller.actor(),
         &state.publisher,
+        &state.webhooks,
         &super::responder(&caller),
         id,
         &step,
