@@ -35,11 +35,11 @@ test("two security engineers run the key-compromise playbook from declaration to
   // Declare: the incident opens and its clock runs.
   await ada.goto("/incidents");
   await expect(ada.getByRole("heading", { name: "Incidents", exact: true })).toBeVisible();
-  await ada.getByLabel("Playbook").selectOption("key-compromise");
+  await ada.locator("select[name=playbook]").selectOption("key-compromise");
   await ada.getByLabel("What happened").fill(`${key} found in a public gist`);
-  await ada.getByLabel("Key (for key playbooks)").selectOption(key);
-  await ada.getByLabel("Severity").selectOption("critical");
-  await ada.getByLabel("Incident commander").selectOption(credentials("security").email);
+  await ada.locator("select[name=key]").selectOption(key);
+  await ada.locator("select[name=severity]").selectOption("critical");
+  await ada.locator("select[name=commander]").selectOption(credentials("security").email);
   await ada.getByRole("button", { name: "Declare" }).click();
   await expect(ada).toHaveURL(/\/incidents\/[0-9a-f-]{36}$/);
   const url = ada.url();

@@ -267,7 +267,7 @@ impl TrendChart {
             Self::Rejections => "Refused admissions per bucket, one line per reason code.",
             Self::Unsigned => "Admissions of images without any signature, by how they ended (rejected, warned, …).",
             Self::TimeToDeploy => "From Trustwatch recording a digest's first signing in the range to the first admission of that digest: median (p50) and p95, by the bucket of the signing.",
-            Self::Revocation => "Mean time from opening an incident to its 'contain' step (the key revoked) and to its 'propagation' step (every cluster on the new bundle), by the bucket the incident opened in.",
+            Self::Revocation => "Mean time from declaring an incident to containing the key (the bundle that refuses it published), to full propagation (the last active cluster on that bundle) and to recovery, by the bucket the incident opened in; drills beside real incidents.",
             Self::KeyHygiene => "Keys in service (neither revoked nor compromised), those older than their rotation period, and those held in files rather than a KMS or HSM, at the end of each bucket.",
             Self::Coverage => "Clusters that reported at least one admission in each bucket, against the clusters registered by then.",
         }
@@ -587,30 +587,35 @@ async fn revocation(pool: &PgPool, window: Window) -> Result<TrendData, ServiceE
     #[derive(sqlx::FromRow)]
     struct Row {
         bucket: Option<DateTime<Utc>>,
+        drill: Option<bool>,
         incidents: i64,
         contained: i64,
-        to_revoke: Option<f64>,
+        to_contain: Option<f64>,
         propagated: i64,
         to_propagate: Option<f64>,
+        recovered: i64,
+        to_recover: Option<f64>,
     }
+    // Each phase is measured from the declaration to the time the incident stored for its end
+    // (the audit time of the step that ended it), by the bucket the incident opened in; drills
+    // apart from real incidents, so a team sees its practice beside the real thing.
     let rows: Vec<Row> = sqlx::query_as(
         "WITH timed AS (
-             SELECT date_bin($3::interval, i.opened_at, timestamptz '2000-01-01 00:00:00+00') AS bucket,
-                    extract(epoch FROM c.done_at - i.opened_at)::float8 AS to_revoke,
-                    extract(epoch FROM p.done_at - i.opened_at)::float8 AS to_propagate
-               FROM incidents i
-               LEFT JOIN incident_steps c
-                      ON c.incident_id = i.id AND c.step_id = 'contain' AND c.status = 'done'
-               LEFT JOIN incident_steps p
-                      ON p.incident_id = i.id AND p.step_id = 'propagation' AND p.status = 'done'
-              WHERE i.opened_at >= $1 AND i.opened_at < $2
+             SELECT date_bin($3::interval, opened_at, timestamptz '2000-01-01 00:00:00+00') AS bucket,
+                    drill,
+                    extract(epoch FROM contained_at - opened_at)::float8 AS to_contain,
+                    extract(epoch FROM propagated_at - opened_at)::float8 AS to_propagate,
+                    extract(epoch FROM recovered_at - opened_at)::float8 AS to_recover
+               FROM incidents
+              WHERE opened_at >= $1 AND opened_at < $2
          )
-         SELECT bucket, count(*) AS incidents,
-                count(to_revoke) AS contained, avg(to_revoke) AS to_revoke,
-                count(to_propagate) AS propagated, avg(to_propagate) AS to_propagate
+         SELECT bucket, drill, count(*) AS incidents,
+                count(to_contain) AS contained, avg(to_contain) AS to_contain,
+                count(to_propagate) AS propagated, avg(to_propagate) AS to_propagate,
+                count(to_recover) AS recovered, avg(to_recover) AS to_recover
            FROM timed
-          GROUP BY GROUPING SETS ((bucket), ())
-          ORDER BY bucket NULLS FIRST",
+          GROUP BY GROUPING SETS ((bucket, drill), (drill))
+          ORDER BY bucket NULLS FIRST, drill",
     )
     .bind(window.from)
     .bind(window.to)
@@ -618,34 +623,96 @@ async fn revocation(pool: &PgPool, window: Window) -> Result<TrendData, ServiceE
     .fetch_all(pool)
     .await?;
     let mut data = TrendData::new(TrendChart::Revocation, window);
-    let total = rows.iter().find(|r| r.bucket.is_none());
-    match total {
-        Some(t) if t.incidents > 0 => {
-            data.series("time to revoke");
-            data.series("time to full propagation");
-            data.figure("incidents", Some(t.incidents as f64), Unit::Count);
-            data.figure("mean time to revoke", t.to_revoke, Unit::Seconds);
-            data.figure("revoked", Some(t.contained as f64), Unit::Count);
-            data.figure(
-                "mean time to full propagation",
-                t.to_propagate,
-                Unit::Seconds,
-            );
-            data.figure("fully propagated", Some(t.propagated as f64), Unit::Count);
-        }
-        _ => data.empty = Some("no incidents in this range".into()),
+    let total = |drill: bool| {
+        rows.iter()
+            .find(|r| r.bucket.is_none() && r.drill == Some(drill) && r.incidents > 0)
+    };
+    let (real, drills) = (total(false), total(true));
+    if real.is_none() && drills.is_none() {
+        data.empty = Some("no incidents in this range".into());
+        return Ok(data);
+    }
+    data.series("time to contain");
+    data.series("time to full propagation");
+    data.series("time to recover");
+    data.series("drills: time to contain");
+    if let Some(t) = real {
+        data.figure("incidents", Some(t.incidents as f64), Unit::Count);
+        data.figure("mean time to contain", t.to_contain, Unit::Seconds);
+        data.figure("contained", Some(t.contained as f64), Unit::Count);
+        data.figure(
+            "mean time to full propagation",
+            t.to_propagate,
+            Unit::Seconds,
+        );
+        data.figure("fully propagated", Some(t.propagated as f64), Unit::Count);
+        data.figure("mean time to recover", t.to_recover, Unit::Seconds);
+    }
+    if let Some(t) = drills {
+        data.figure("drills", Some(t.incidents as f64), Unit::Count);
+        data.figure("drills: mean time to contain", t.to_contain, Unit::Seconds);
+        data.figure(
+            "drills: mean time to full propagation",
+            t.to_propagate,
+            Unit::Seconds,
+        );
     }
     for r in &rows {
-        if let Some(bucket) = r.bucket {
-            if let Some(s) = r.to_revoke {
-                data.add("time to revoke", bucket, s);
+        let Some(bucket) = r.bucket else { continue };
+        if r.drill == Some(true) {
+            if let Some(s) = r.to_contain {
+                data.add("drills: time to contain", bucket, s);
             }
-            if let Some(s) = r.to_propagate {
-                data.add("time to full propagation", bucket, s);
+            continue;
+        }
+        for (series, value) in [
+            ("time to contain", r.to_contain),
+            ("time to full propagation", r.to_propagate),
+            ("time to recover", r.to_recover),
+        ] {
+            if let Some(s) = value {
+                data.add(series, bucket, s);
             }
         }
     }
     Ok(data)
+}
+
+/// Mean response times of the incidents opened in one calendar quarter, real ones and drills
+/// apart: the figures a security team reports, and watches fall as drills make it faster.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct QuarterResponse {
+    /// "2026 Q4".
+    pub quarter: String,
+    pub drill: bool,
+    pub incidents: i64,
+    pub mean_to_contain: Option<f64>,
+    pub mean_to_propagate: Option<f64>,
+    pub mean_to_recover: Option<f64>,
+}
+
+/// The last `quarters` calendar quarters (UTC) that had incidents or drills, newest first.
+pub async fn response_by_quarter(
+    pool: &PgPool,
+    quarters: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<QuarterResponse>, ServiceError> {
+    Ok(sqlx::query_as(
+        "SELECT to_char(date_trunc('quarter', opened_at AT TIME ZONE 'UTC'), 'YYYY \"Q\"Q') AS quarter,
+                drill, count(*) AS incidents,
+                avg(extract(epoch FROM contained_at - opened_at))::float8 AS mean_to_contain,
+                avg(extract(epoch FROM propagated_at - opened_at))::float8 AS mean_to_propagate,
+                avg(extract(epoch FROM recovered_at - opened_at))::float8 AS mean_to_recover
+           FROM incidents
+          WHERE opened_at >= date_trunc('quarter', $1 AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+                             - make_interval(months => 3 * ($2::int - 1))
+          GROUP BY 1, 2
+          ORDER BY 1 DESC, 2",
+    )
+    .bind(now)
+    .bind(quarters.clamp(1, 40) as i32)
+    .fetch_all(pool)
+    .await?)
 }
 
 async fn key_hygiene(pool: &PgPool, window: Window) -> Result<TrendData, ServiceError> {

@@ -1,7 +1,7 @@
 //! The Trends page: each chart's numbers from seeded rows with known answers, the CSV export
 //! (session required, same numbers), the page for a viewer, and the `/metrics` additions.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 use domain::{
     Digest, Engine, ImageReference, KeyFingerprint, Outcome, ReasonCode, Role, SigningEvent,
     TokenScope, VerificationEvent,
@@ -307,7 +307,9 @@ async fn time_to_deploy_is_first_signing_to_first_admission(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "service::MIGRATOR")]
-async fn revocation_times_come_from_incident_steps_and_say_when_there_are_none(pool: PgPool) {
+async fn response_times_come_from_the_incidents_drills_apart_and_say_when_there_are_none(
+    pool: PgPool,
+) {
     let window = Window::ending_at(TrendRange::Week, Utc::now());
     let none = trends::load(&pool, TrendChart::Revocation, window)
         .await
@@ -319,50 +321,61 @@ async fn revocation_times_come_from_incident_steps_and_say_when_there_are_none(p
     );
 
     let opened = window.buckets()[100] + Duration::minutes(1);
-    for (offset, contain, propagation) in [(0, 600, Some(3600)), (5, 1200, None)] {
-        let id = Uuid::now_v7();
+    // Two real incidents (one fully propagated and recovered) and a drill, as the console
+    // stores them: each phase's end on the incident row.
+    for (offset, contain, propagation, recovery, drill) in [
+        (0, 600, Some(3600), Some(7200), false),
+        (5, 1200, None, None, false),
+        (10, 120, Some(300), None, true),
+    ] {
         let at = opened + Duration::minutes(offset);
+        let after = |s: Option<i64>| s.map(|s| at + Duration::seconds(s));
         sqlx::query(
-            "INSERT INTO incidents (id, playbook, playbook_version, title, severity, commander, opened_by, opened_at, playbook_document)
-             VALUES ($1, 'key-compromise', '1', 'leaked key', 'high', 'sec@example.com', 'sec@example.com', $2, '{}')",
+            "INSERT INTO incidents (id, playbook, playbook_version, title, severity, commander, opened_by,
+                                    opened_at, playbook_document, drill, contained_at, propagated_at, recovered_at)
+             VALUES ($1, 'key-compromise', '1', 'leaked key', 'high', 'sec@example.com', 'sec@example.com',
+                     $2, '{}', $3, $4, $5, $6)",
         )
-        .bind(id)
+        .bind(Uuid::now_v7())
         .bind(at)
+        .bind(drill)
+        .bind(after(Some(contain)))
+        .bind(after(propagation))
+        .bind(after(recovery))
         .execute(&pool)
         .await
         .unwrap();
-        let steps = [
-            ("contain", Some(contain)),
-            ("propagation", propagation),
-            ("review", Some(10)),
-        ];
-        for (step, done) in steps {
-            sqlx::query(
-                "INSERT INTO incident_steps (incident_id, step_id, status, done_at)
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(id)
-            .bind(step)
-            .bind(if done.is_some() { "done" } else { "pending" })
-            .bind(done.map(|s| at + Duration::seconds(s)))
-            .execute(&pool)
-            .await
-            .unwrap();
-        }
     }
     let data = trends::load(&pool, TrendChart::Revocation, window)
         .await
         .unwrap();
     assert_eq!(data.empty, None);
     assert_eq!(figure(&data, "incidents"), Some(2.0));
-    assert!(close(figure(&data, "mean time to revoke"), 900.0));
+    assert!(close(figure(&data, "mean time to contain"), 900.0));
     assert!(close(
         figure(&data, "mean time to full propagation"),
         3600.0
     ));
     assert_eq!(figure(&data, "fully propagated"), Some(1.0));
-    assert!(close(series(&data, "time to revoke")[100], 900.0));
-    assert_eq!(series(&data, "time to revoke")[99], None);
+    assert!(close(figure(&data, "mean time to recover"), 7200.0));
+    assert_eq!(figure(&data, "drills"), Some(1.0));
+    assert!(close(figure(&data, "drills: mean time to contain"), 120.0));
+    assert!(close(series(&data, "time to contain")[100], 900.0));
+    assert!(close(series(&data, "drills: time to contain")[100], 120.0));
+    assert_eq!(series(&data, "time to contain")[99], None);
+
+    let quarters = trends::response_by_quarter(&pool, 4, Utc::now())
+        .await
+        .unwrap();
+    let real = quarters.iter().find(|q| !q.drill).unwrap();
+    assert_eq!(real.incidents, 2);
+    assert!(close(real.mean_to_contain, 900.0));
+    assert!(close(real.mean_to_recover, 7200.0));
+    let drills = quarters.iter().find(|q| q.drill).unwrap();
+    assert_eq!(drills.incidents, 1);
+    assert!(close(drills.mean_to_propagate, 300.0));
+    let q = (opened.month0() / 3) + 1;
+    assert_eq!(real.quarter, format!("{} Q{q}", opened.year()));
 }
 
 #[sqlx::test(migrator = "service::MIGRATOR")]
