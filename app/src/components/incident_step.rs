@@ -2,7 +2,7 @@ use leptos::prelude::*;
 
 use crate::api::incidents::ActOnStep;
 use crate::components::incident_live::LivePanel;
-use crate::model::StepView;
+use crate::model::{LiveView, StepView};
 
 /// One step of an incident: what to do, its state and who did what, its live view, and the
 /// forms of the moves the reader may make now. The server decides what is allowed; the forms
@@ -15,6 +15,8 @@ pub fn StepCard(
     can_act: Signal<bool>,
     can_approve: Signal<bool>,
     me: Signal<String>,
+    /// The step's live view, as of the latest read.
+    live: Signal<Option<LiveView>>,
 ) -> impl IntoView {
     let finished = matches!(step.status.as_str(), "approved" | "done" | "skipped");
     let status_class = format!("badge step-status step-{}", step.status);
@@ -90,7 +92,7 @@ pub fn StepCard(
                 <div class="instructions-text">{step.instructions.clone()}</div>
             </details>
             {checklist}
-            {step.live.clone().map(|live| view! { <LivePanel live /> })}
+            {move || live.get().map(|live| view! { <LivePanel live /> })}
             {(!step.result.is_empty()).then(|| view! {
                 <dl class="facts step-result">
                     {step

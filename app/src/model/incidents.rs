@@ -98,8 +98,9 @@ pub struct StepView {
     pub approval: Option<(String, bool)>,
     /// What the completed step recorded, as facts.
     pub result: Vec<(String, String)>,
-    /// Changes when the step changes: the key that keeps a step's form (and what is typed in it)
-    /// across refreshes that did not touch it.
+    /// Changes when the step changes (its state, readiness or record): the key that keeps a
+    /// step's form (and what is typed in it) across refreshes that did not touch it. The live
+    /// view is not part of it: it is redrawn on every refresh.
     pub revision: String,
     pub live: Option<LiveView>,
     /// The review's write-up, once written.

@@ -64,7 +64,19 @@ pub fn IncidentPage() -> impl IntoView {
                 <For
                     each=steps
                     key=|s| s.revision.clone()
-                    children=move |step| view! { <StepCard step incident=incident_id act can_act can_approve me /> }
+                    children=move |step| {
+                        let id = step.id.clone();
+                        // The live view follows every refresh; the rest of the card only its
+                        // revision.
+                        let live = Signal::derive(move || {
+                            current.with(|v| {
+                                v.as_ref()
+                                    .and_then(|v| v.steps.iter().find(|s| s.id == id))
+                                    .and_then(|s| s.live.clone())
+                            })
+                        });
+                        view! { <StepCard step incident=incident_id act can_act can_approve me live /> }
+                    }
                 />
             </ol>
             {move || current.get().map(|v| view! { <Comments view=v /> })}

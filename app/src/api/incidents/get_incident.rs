@@ -160,9 +160,10 @@ mod build {
                 approval,
                 result: facts(&data),
                 revision: format!(
-                    "{}:{}:{}",
+                    "{}:{}:{}:{}",
                     step.id,
                     st.status.as_str(),
+                    is_ready,
                     stored.map(|s| s.updated_at.timestamp_micros()).unwrap_or(0)
                 ),
                 live,
