@@ -113,7 +113,14 @@ pub async fn read(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<(DateTime<Utc>, DeployTimes)>, ServiceError> {
-    let rows: Vec<(DateTime<Utc>, i32, Vec<i16>, Vec<i32>)> = sqlx::query_as(
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        bucket: DateTime<Utc>,
+        signed: i32,
+        bins: Vec<i16>,
+        deployments: Vec<i32>,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT bucket, signed, bins, deployments FROM deploy_times
           WHERE span = $1 AND bucket >= $2 AND bucket < $3
           ORDER BY bucket",
@@ -125,8 +132,9 @@ pub async fn read(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(bucket, signed, bins, deployments)| {
-            (bucket, DeployTimes::from_row(signed, &bins, &deployments))
+        .map(|r| {
+            let times = DeployTimes::from_row(r.signed, &r.bins, &r.deployments);
+            (r.bucket, times)
         })
         .collect())
 }
