@@ -64,19 +64,27 @@ test("a manager reads the trends, switches the range and downloads a chart's num
     await expect(page.getByRole("heading", { name: title })).toBeVisible();
   }
   const success = page.locator("figure#success-rate");
-  await expect(success.locator('svg[role="img"] title')).toHaveText("Verification success rate by environment");
+  // The chart is an image of its SVG, loaded with the session, described in words by its alt.
+  const image = success.getByRole("img");
+  await expect(image).toHaveAttribute("src", "/trends/success-rate.svg?range=7d");
+  await expect(image).toHaveAttribute("alt", /^Share of admissions that were admitted.*Last 7 days, one point per hour\./);
+  await expect.poll(() => image.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+  const svg = await page.request.get("/trends/success-rate.svg?range=7d");
+  expect(svg.headers()["content-type"]).toBe("image/svg+xml");
+  expect(await svg.text()).toContain('<title id="success-rate-title">Verification success rate by environment</title>');
   await expect(success.locator("ul.legend li").first()).toBeVisible();
   await expect(success.locator("details tbody tr")).toHaveCount(7 * 24);
   await expect(page.locator("figure#revocation")).toContainText("no incidents in this range");
   await page.screenshot({ path: "test-results/screenshots/trends.png", fullPage: true });
 
   // The range is a plain link: the URL carries it and the charts are drawn again, per day.
-  const before = await success.locator("svg").innerHTML();
   await page.getByRole("link", { name: "30 d" }).click();
   await expect(page).toHaveURL(/\/trends\?range=30d$/);
   await expect(page.getByRole("link", { name: "30 d" })).toHaveAttribute("aria-current", "page");
   await expect(success.locator("details tbody tr")).toHaveCount(30);
-  expect(await success.locator("svg").innerHTML()).not.toEqual(before);
+  await expect(image).toHaveAttribute("src", "/trends/success-rate.svg?range=30d");
+  await expect(image).toHaveAttribute("alt", /Last 30 days, one point per day\./);
+  await expect.poll(() => image.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
   await expect(page.locator("figure#rejections a.csv")).toHaveAttribute("href", "/trends/rejections.csv?range=30d");
   await page.screenshot({ path: "test-results/screenshots/trends-30d.png", fullPage: true });
 
@@ -95,7 +103,10 @@ test("the trends work without JavaScript", async ({ browser }) => {
   const page = await viewer(browser, false);
   await page.goto("/trends?range=24h");
   const coverage = page.locator("figure#coverage");
-  await expect(coverage.locator('svg[role="img"]')).toBeVisible();
+  const image = coverage.getByRole("img");
+  await expect(image).toBeVisible();
+  await expect(image).toHaveAttribute("src", "/trends/coverage.svg?range=24h");
+  await expect.poll(() => image.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
   await expect(coverage.locator("details tbody tr")).toHaveCount(24);
   await page.getByRole("link", { name: "90 d" }).click();
   await expect(page).toHaveURL(/\/trends\?range=90d$/);

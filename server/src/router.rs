@@ -98,7 +98,7 @@ pub async fn build_router(pool: PgPool, settings: &Settings) -> anyhow::Result<A
         .route("/metrics", get(metrics::metrics))
         .route("/login", post(login::login))
         .route("/logout", post(login::logout))
-        .route("/trends/{file}", get(trends_csv::csv))
+        .route("/trends/{file}", get(trends_csv::chart_file))
         .route("/incidents/{id}/{file}", get(incident_files::file))
         .nest("/api/v1", api_v1::router())
         .with_state(state.clone())

@@ -1,6 +1,7 @@
 //! Trend charts drawn as SVG on the server with plotters, so the page is readable before (and
-//! without) its script runs. The SVG is an image with a `<title>` and `<desc>` for screen
-//! readers; the page puts the legend and a data table beside it in HTML.
+//! without) its script runs. The page shows each as an `<img>` of `/trends/<chart>.svg`, with
+//! [`describe`] as its text alternative and the legend ([`legend`]) and a data table beside it in
+//! HTML; the SVG carries the same `<title>` and `<desc>` for when it is opened on its own.
 //!
 //! Text in the SVG is `<text>` the browser lays out, so plotters needs no font files: its naive
 //! metrics only place the labels.
@@ -10,6 +11,7 @@ use plotters::prelude::*;
 use crate::trends::{Bucket, TrendData};
 use crate::ServiceError;
 
+/// The Trends page reserves this room for each image (`app::model::CHART_WIDTH`, `CHART_HEIGHT`).
 const WIDTH: u32 = 720;
 const HEIGHT: u32 = 260;
 
@@ -109,13 +111,17 @@ pub fn render(data: &TrendData, id: &str) -> Result<RenderedChart, ServiceError>
     }
     Ok(RenderedChart {
         svg: accessible(&svg, id, data.chart.title(), &describe(data)),
-        legend: data
-            .series
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.name.clone(), PALETTE[i % PALETTE.len()]))
-            .collect(),
+        legend: legend(data),
     })
+}
+
+/// Each series with its colour, in drawing order.
+pub fn legend(data: &TrendData) -> Vec<(String, &'static str)> {
+    data.series
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.clone(), PALETTE[i % PALETTE.len()]))
+        .collect()
 }
 
 /// The runs of consecutive values, as points: a line never bridges a bucket without data.
@@ -136,7 +142,7 @@ fn runs(values: &[Option<f64>]) -> Vec<Vec<(i32, f64)>> {
 }
 
 /// What a screen reader says instead of the picture: the period, the series and their range.
-fn describe(data: &TrendData) -> String {
+pub fn describe(data: &TrendData) -> String {
     let unit = data.chart.unit();
     let mut text = format!(
         "{} Last {}, one point per {}.",
@@ -168,13 +174,18 @@ fn describe(data: &TrendData) -> String {
     text
 }
 
+/// Text in the page's colours, light or dark: shown as an `<img>`, the SVG is out of reach of
+/// the page's style sheet (`style/main.css`, `--text`).
+const TEXT_STYLE: &str =
+    "<style>text{fill:#1d2330}@media (prefers-color-scheme: dark){text{fill:#e4e7ee}}</style>";
+
 fn accessible(svg: &str, id: &str, title: &str, desc: &str) -> String {
     let id = escape(id);
     let open = format!("<svg role=\"img\" aria-labelledby=\"{id}-title {id}-desc\" ");
     let svg = svg.replacen("<svg ", &open, 1);
     match svg.find('>') {
         Some(end) => format!(
-            "{}<title id=\"{id}-title\">{}</title><desc id=\"{id}-desc\">{}</desc>{}",
+            "{}<title id=\"{id}-title\">{}</title><desc id=\"{id}-desc\">{}</desc>{TEXT_STYLE}{}",
             &svg[..=end],
             escape(title),
             escape(desc),

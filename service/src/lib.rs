@@ -10,6 +10,7 @@ pub mod charts;
 pub mod clusters;
 pub mod db;
 pub mod demo;
+pub mod deploy_times;
 pub mod deployments;
 pub mod error;
 pub mod images;

@@ -1,5 +1,6 @@
-//! The Trends page's views: each chart already drawn (SVG from the server), with its legend,
-//! headline figures and the table of the numbers it was drawn from.
+//! The Trends page's views: each chart's image address (`/trends/<slug>.svg`, drawn on the server
+//! when the browser asks for it), its text alternative, legend, headline figures and the table of
+//! the numbers it is drawn from. The SVG itself stays out of the page and its hydration data.
 
 use serde::{Deserialize, Serialize};
 
@@ -10,6 +11,10 @@ pub const TREND_RANGES: [(&str, &str); 4] = [
     ("30d", "30 d"),
     ("90d", "90 d"),
 ];
+
+/// The size `service::charts` draws at, so the page keeps each image's room before it loads.
+pub const CHART_WIDTH: u32 = 720;
+pub const CHART_HEIGHT: u32 = 260;
 
 /// The range shown when the URL names none.
 pub const DEFAULT_TREND_RANGE: &str = "7d";
@@ -30,8 +35,8 @@ pub struct TrendChartView {
     pub slug: String,
     pub title: String,
     pub description: String,
-    /// `<svg role="img">` with its title and description, drawn on the server.
-    pub svg: String,
+    /// What the chart shows, in words: the image's `alt`.
+    pub alt: String,
     /// Series name and colour, in drawing order.
     pub legend: Vec<(String, String)>,
     /// Headline numbers over the range, formatted.

@@ -4,11 +4,15 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::trends::get_trends;
 use crate::components::error_box::ErrorBox;
-use crate::model::{TrendChartView, TrendsView, DEFAULT_TREND_RANGE, TREND_RANGES};
+use crate::model::{
+    TrendChartView, TrendsView, CHART_HEIGHT, CHART_WIDTH, DEFAULT_TREND_RANGE, TREND_RANGES,
+};
 
 /// For managers: are we getting safer? Charts over a range picked by plain links (`?range=30d`),
-/// so the page, drawn on the server, works without its script; each chart's numbers download as
-/// CSV from `/trends/<chart>.csv`.
+/// so the page, drawn on the server, works without its script. Each chart is an image of
+/// `/trends/<chart>.svg` (kept out of the HTML and the hydration data, which would carry every
+/// SVG twice), described in words by its `alt`; its numbers download as CSV from
+/// `/trends/<chart>.csv`.
 #[component]
 pub fn TrendsPage() -> impl IntoView {
     let query = use_query_map();
@@ -68,10 +72,11 @@ fn TrendsBody(t: TrendsView) -> impl IntoView {
 #[component]
 fn TrendChart(c: TrendChartView, range: String) -> impl IntoView {
     let csv = format!("/trends/{}.csv?range={range}", c.slug);
+    let image = format!("/trends/{}.svg?range={range}", c.slug);
     let heading = format!("{}-heading", c.slug);
     let labelled_by = heading.clone();
     let has_chart = c.empty.is_none();
-    let svg = c.svg;
+    let alt = c.alt;
     let legend = c.legend;
     view! {
         <figure class="card trend" id=c.slug.clone() aria-labelledby=labelled_by>
@@ -95,7 +100,13 @@ fn TrendChart(c: TrendChartView, range: String) -> impl IntoView {
             </dl>
             {c.empty.map(|note| view! { <p class="trend-empty">{note}</p> })}
             <Show when=move || has_chart>
-                <div class="chart" inner_html=svg.clone()></div>
+                <img
+                    class="chart"
+                    src=image.clone()
+                    alt=alt.clone()
+                    width=CHART_WIDTH
+                    height=CHART_HEIGHT
+                />
                 <ul class="legend">
                     {legend
                         .clone()

@@ -244,6 +244,13 @@ async fn load(pool: &PgPool, args: &PagesArgs) -> anyhow::Result<()> {
     let signing_secs = started.elapsed().as_secs_f64();
     // What the hourly maintenance would have done by now on a live server.
     let started = Instant::now();
+    if n > 0 || m > 0 {
+        // The signings just loaded were recorded in the past, before the last maintenance run
+        // of the server (which starts first) set the watermark: time to deploy starts over.
+        sqlx::query("DELETE FROM rollup_watermarks WHERE name IN ('deployments', 'deploy_times')")
+            .execute(pool)
+            .await?;
+    }
     let rollups = service::rollups::run(pool, Utc::now()).await?;
     let deployments = service::deployments::refresh(pool, Utc::now()).await?;
     println!(
@@ -335,34 +342,70 @@ async fn time_pages(settings: &crate::Settings, args: &PagesArgs) -> anyhow::Res
         "page", "p50 ms", "p95 ms", "max ms", "bytes"
     );
     for (name, path) in pages {
-        let mut times: Vec<Duration> = Vec::with_capacity(args.renders);
-        let mut bytes = 0;
-        let mut status = reqwest::StatusCode::OK;
-        for _ in 0..args.renders + 2 {
-            let t0 = Instant::now();
-            let res = client.get(format!("{base}{path}")).send().await?;
-            status = res.status();
-            let body = res.text().await?;
-            let elapsed = t0.elapsed();
-            bytes = body.len();
-            times.push(elapsed);
-        }
-        // The first two renders warm caches and are not counted.
-        let mut times: Vec<Duration> = times.split_off(2);
-        times.sort();
-        let pct = |p: f64| times[((times.len() as f64 - 1.0) * p).round() as usize];
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        let note = if status.is_success() {
-            String::new()
-        } else {
-            format!("  (status {status})")
-        };
-        println!(
-            "{name:<36} {:>8.1} {:>8.1} {:>8.1} {bytes:>9}{note}",
-            ms(pct(0.5)),
-            ms(pct(0.95)),
-            ms(*times.last().expect("renders")),
-        );
+        time_page(&client, &base, name, &path, &[], args.renders).await?;
     }
+    // The Trends charts are images the browser fetches after the page, in parallel: the page
+    // with all of them is what a reader waits for.
+    for range in ["7d", "30d", "90d"] {
+        let images: Vec<String> = service::trends::TrendChart::ALL
+            .iter()
+            .map(|c| format!("/trends/{}.svg?range={range}", c.slug()))
+            .collect();
+        let name = format!("Trends, {}, with its 7 images", range.replace('d', " d"));
+        let path = format!("/trends?range={range}");
+        time_page(&client, &base, &name, &path, &images, args.renders).await?;
+    }
+    Ok(())
+}
+
+/// Renders `path` `renders + 2` times (the first two warm caches and are not counted), each time
+/// followed by `images` fetched together, and prints the spread.
+async fn time_page(
+    client: &reqwest::Client,
+    base: &str,
+    name: &str,
+    path: &str,
+    images: &[String],
+    renders: usize,
+) -> anyhow::Result<()> {
+    let mut times: Vec<Duration> = Vec::with_capacity(renders + 2);
+    let mut bytes = 0;
+    let mut status = reqwest::StatusCode::OK;
+    for _ in 0..renders + 2 {
+        let t0 = Instant::now();
+        let res = client.get(format!("{base}{path}")).send().await?;
+        status = res.status();
+        let body = res.text().await?;
+        bytes = body.len();
+        let fetched = futures::future::try_join_all(images.iter().map(|image| async move {
+            let res = client.get(format!("{base}{image}")).send().await?;
+            let status = res.status();
+            let len = res.bytes().await?.len();
+            anyhow::Ok((status, len))
+        }))
+        .await?;
+        for (s, len) in fetched {
+            bytes += len;
+            if !s.is_success() {
+                status = s;
+            }
+        }
+        times.push(t0.elapsed());
+    }
+    let mut times: Vec<Duration> = times.split_off(2);
+    times.sort();
+    let pct = |p: f64| times[((times.len() as f64 - 1.0) * p).round() as usize];
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let note = if status.is_success() {
+        String::new()
+    } else {
+        format!("  (status {status})")
+    };
+    println!(
+        "{name:<36} {:>8.1} {:>8.1} {:>8.1} {bytes:>9}{note}",
+        ms(pct(0.5)),
+        ms(pct(0.95)),
+        ms(*times.last().expect("renders")),
+    );
     Ok(())
 }

@@ -3,7 +3,8 @@ use leptos::prelude::*;
 use crate::error::AppError;
 use crate::model::TrendsView;
 
-/// Every chart of the Trends page over `range` (`24h`, `7d`, `30d`, `90d`), drawn on the server.
+/// Every chart of the Trends page over `range` (`24h`, `7d`, `30d`, `90d`): its numbers, figures
+/// and text alternative. The picture is `/trends/<chart>.svg`, drawn when the browser asks.
 #[server(prefix = "/ui", endpoint = "trends")]
 pub async fn get_trends(range: String) -> Result<TrendsView, AppError> {
     use crate::model::{time, TrendChartView};
@@ -26,7 +27,6 @@ pub async fn get_trends(range: String) -> Result<TrendsView, AppError> {
     for data in all {
         let chart = data.chart;
         let unit = chart.unit();
-        let drawn = service::charts::render(&data, chart.slug())?;
         let rows = labels
             .iter()
             .enumerate()
@@ -43,9 +43,8 @@ pub async fn get_trends(range: String) -> Result<TrendsView, AppError> {
             slug: chart.slug().into(),
             title: chart.title().into(),
             description: chart.description().into(),
-            svg: drawn.svg,
-            legend: drawn
-                .legend
+            alt: service::charts::describe(&data),
+            legend: service::charts::legend(&data)
                 .into_iter()
                 .map(|(name, colour)| (name, colour.into()))
                 .collect(),
