@@ -147,4 +147,11 @@ test("two security engineers run the key-compromise playbook from declaration to
   await ada.goto("/incidents");
   await expect(ada.locator("[data-section=closed-incidents]")).toContainText(`${key} found in a public gist`);
   await screenshot(ada, "incident-7-closed");
+
+  // Its times are on the Trends page: in the chart of the range and in the quarter's row.
+  await ada.goto("/trends?range=24h");
+  await expect(ada.locator("figure#revocation")).toContainText("mean time to contain");
+  const quarter = ada.locator("#response-by-quarter tr[data-kind=incidents]").first();
+  await expect(quarter).toBeVisible();
+  await expect(quarter.locator("td").nth(3)).not.toHaveText("–");
 });

@@ -252,7 +252,7 @@ impl TrendChart {
             Self::Rejections => "Rejections by reason",
             Self::Unsigned => "Unsigned-image attempts",
             Self::TimeToDeploy => "Time to deploy a signed image",
-            Self::Revocation => "Time to revoke and to full propagation",
+            Self::Revocation => "Time to contain, propagate and recover",
             Self::KeyHygiene => "Key hygiene",
             Self::Coverage => "Reporting coverage",
         }
@@ -630,6 +630,7 @@ async fn revocation(pool: &PgPool, window: Window) -> Result<TrendData, ServiceE
         );
         data.figure("fully propagated", Some(t.propagated as f64), Unit::Count);
         data.figure("mean time to recover", t.to_recover, Unit::Seconds);
+        data.figure("recovered", Some(t.recovered as f64), Unit::Count);
     }
     if let Some(t) = drills {
         data.figure("drills", Some(t.incidents as f64), Unit::Count);

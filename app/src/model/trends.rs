@@ -27,6 +27,19 @@ pub struct TrendsView {
     pub from: String,
     pub to: String,
     pub charts: Vec<TrendChartView>,
+    /// Mean incident response times per calendar quarter, real incidents and drills apart,
+    /// newest quarter first: quarter, "incidents" or "drills", count, contain, propagate, recover.
+    pub quarters: Vec<QuarterResponseView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuarterResponseView {
+    pub quarter: String,
+    pub drill: bool,
+    pub incidents: i64,
+    pub to_contain: String,
+    pub to_propagate: String,
+    pub to_recover: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

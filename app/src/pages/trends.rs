@@ -5,7 +5,8 @@ use leptos_router::hooks::use_query_map;
 use crate::api::trends::get_trends;
 use crate::components::error_box::ErrorBox;
 use crate::model::{
-    TrendChartView, TrendsView, CHART_HEIGHT, CHART_WIDTH, DEFAULT_TREND_RANGE, TREND_RANGES,
+    QuarterResponseView, TrendChartView, TrendsView, CHART_HEIGHT, CHART_WIDTH,
+    DEFAULT_TREND_RANGE, TREND_RANGES,
 };
 
 /// For managers: are we getting safer? Charts over a range picked by plain links (`?range=30d`),
@@ -66,6 +67,58 @@ fn TrendsBody(t: TrendsView) -> impl IntoView {
                 .map(|c| view! { <TrendChart c range=range.clone() /> })
                 .collect_view()}
         </div>
+        <ResponseByQuarter quarters=t.quarters />
+    }
+}
+
+/// Mean time to contain, propagate and recover per quarter, drills beside real incidents: the
+/// figure a security team reports, and watches fall as practice makes it faster.
+#[component]
+fn ResponseByQuarter(quarters: Vec<QuarterResponseView>) -> impl IntoView {
+    view! {
+        <section class="card" id="response-by-quarter">
+            <h2>"Incident response by quarter"</h2>
+            {if quarters.is_empty() {
+                view! { <p class="muted">"No incidents or drills in the last eight quarters."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-wrap">
+                        <table>
+                            <thead>
+                                <tr>
+                                    <th>"Quarter"</th>
+                                    <th>"Kind"</th>
+                                    <th class="num">"Count"</th>
+                                    <th class="num">"Mean time to contain"</th>
+                                    <th class="num">"to propagate"</th>
+                                    <th class="num">"to recover"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {quarters
+                                    .into_iter()
+                                    .map(|q| {
+                                        let kind = if q.drill { "drills" } else { "incidents" };
+                                        let label = q.quarter.clone();
+                                        view! {
+                                            <tr data-quarter=q.quarter data-kind=kind>
+                                                <td>{label}</td>
+                                                <td>{kind}</td>
+                                                <td class="num">{q.incidents}</td>
+                                                <td class="num">{q.to_contain}</td>
+                                                <td class="num">{q.to_propagate}</td>
+                                                <td class="num">{q.to_recover}</td>
+                                            </tr>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }
+                    .into_any()
+            }}
+        </section>
     }
 }
 

@@ -61,7 +61,24 @@ pub async fn get_trends(range: String) -> Result<TrendsView, AppError> {
             rows,
         });
     }
+    let seconds = |v: Option<f64>| {
+        v.map(|v| service::trends::Unit::Seconds.format(v))
+            .unwrap_or_else(|| "–".into())
+    };
+    let quarters = service::trends::response_by_quarter(&state.pool, 8, chrono::Utc::now())
+        .await?
+        .into_iter()
+        .map(|q| crate::model::QuarterResponseView {
+            quarter: q.quarter,
+            drill: q.drill,
+            incidents: q.incidents,
+            to_contain: seconds(q.mean_to_contain),
+            to_propagate: seconds(q.mean_to_propagate),
+            to_recover: seconds(q.mean_to_recover),
+        })
+        .collect();
     Ok(TrendsView {
+        quarters,
         range: range.as_str().into(),
         range_label: range.label().into(),
         bucket: window.bucket.as_str().into(),
