@@ -23,13 +23,13 @@ pub const MAX_ATTEMPTS: i32 = 12;
 pub const FIRST_BACKOFF: TimeDelta = TimeDelta::seconds(30);
 pub const MAX_BACKOFF: TimeDelta = TimeDelta::hours(1);
 /// How long a claimed delivery is left to its sender before others may try.
-pub(crate) const LEASE: TimeDelta = TimeDelta::minutes(2);
+const LEASE: TimeDelta = TimeDelta::minutes(2);
 /// Deliveries one round sends at most.
-pub(crate) const BATCH: i64 = 50;
+const BATCH: i64 = 50;
 /// The longest a webhook may take to answer.
 const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// How much of a failing webhook's answer is kept for people to read.
-pub(crate) const ERROR_CHARS: usize = 300;
+const ERROR_CHARS: usize = 300;
 
 /// One webhook. The URL may hold a secret (a token in its path), so it is never logged, stored
 /// or shown: the database and the logs name the webhook by its SHA-256 and its origin.
@@ -137,42 +137,70 @@ pub fn backoff(attempts: i32) -> TimeDelta {
     (FIRST_BACKOFF * 2_i32.pow(doublings)).min(MAX_BACKOFF)
 }
 
-/// Sends every delivery due at `now` and records the outcome of each.
-pub async fn deliver_due(
-    pool: &PgPool,
-    client: &reqwest::Client,
-    webhooks: &Webhooks,
-    now: DateTime<Utc>,
-) -> Result<DeliveryReport, ServiceError> {
-    let claimed: Vec<(Uuid, String, i32)> = sqlx::query_as(
-        "UPDATE alert_deliveries d
-            SET next_attempt_at = $2, attempts = d.attempts + 1
-          WHERE (d.alert_id, d.webhook) IN (
-                SELECT alert_id, webhook FROM alert_deliveries
-                 WHERE state = 'pending' AND next_attempt_at <= $1
-                 ORDER BY next_attempt_at LIMIT $3
-                   FOR UPDATE SKIP LOCKED)
-         RETURNING d.alert_id, d.webhook, d.attempts",
-    )
-    .bind(now)
-    .bind(now + LEASE)
-    .bind(BATCH)
-    .fetch_all(pool)
-    .await?;
-    let mut report = DeliveryReport::default();
-    for (alert_id, webhook_id, attempts) in claimed {
-        let result = match webhooks.targets.iter().find(|w| w.id == webhook_id) {
-            None => Err("this webhook is no longer configured".to_owned()),
-            Some(webhook) => send(pool, client, webhooks, webhook, alert_id).await,
-        };
+/// A table of deliveries owed to webhooks, one row per subject and webhook: alerts, and incident
+/// notifications. Both are sent the same way — claimed under a lease, retried with backoff, given
+/// up after `MAX_ATTEMPTS` — so the protocol lives here once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outbox {
+    Alerts,
+    Incidents,
+}
+
+impl Outbox {
+    /// The table and the column naming the subject; fixed strings, never input.
+    fn table(self) -> (&'static str, &'static str) {
+        match self {
+            Outbox::Alerts => ("alert_deliveries", "alert_id"),
+            Outbox::Incidents => ("incident_notifications", "incident_id"),
+        }
+    }
+
+    /// Takes up to `BATCH` due deliveries under a lease, so two replicas never send the same one
+    /// at once; returns the subject, the webhook and the attempt this is.
+    pub(crate) async fn claim(
+        self,
+        pool: &PgPool,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(Uuid, String, i32)>, ServiceError> {
+        let (table, subject) = self.table();
+        Ok(sqlx::query_as(&format!(
+            "UPDATE {table} d
+                SET next_attempt_at = $2, attempts = d.attempts + 1
+              WHERE (d.{subject}, d.webhook) IN (
+                    SELECT {subject}, webhook FROM {table}
+                     WHERE state = 'pending' AND next_attempt_at <= $1
+                     ORDER BY next_attempt_at LIMIT $3
+                       FOR UPDATE SKIP LOCKED)
+             RETURNING d.{subject}, d.webhook, d.attempts"
+        ))
+        .bind(now)
+        .bind(now + LEASE)
+        .bind(BATCH)
+        .fetch_all(pool)
+        .await?)
+    }
+
+    /// Records how one attempt went: delivered, or retried later, or given up.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn settle(
+        self,
+        pool: &PgPool,
+        subject_id: Uuid,
+        webhook_id: &str,
+        attempts: i32,
+        result: Result<(), String>,
+        now: DateTime<Utc>,
+        report: &mut DeliveryReport,
+    ) -> Result<(), ServiceError> {
+        let (table, subject) = self.table();
         match result {
             Ok(()) => {
-                sqlx::query(
-                    "UPDATE alert_deliveries SET state = 'delivered', delivered_at = $3, last_error = NULL
-                      WHERE alert_id = $1 AND webhook = $2",
-                )
-                .bind(alert_id)
-                .bind(&webhook_id)
+                sqlx::query(&format!(
+                    "UPDATE {table} SET state = 'delivered', delivered_at = $3, last_error = NULL
+                      WHERE {subject} = $1 AND webhook = $2"
+                ))
+                .bind(subject_id)
+                .bind(webhook_id)
                 .bind(now)
                 .execute(pool)
                 .await?;
@@ -180,15 +208,15 @@ pub async fn deliver_due(
             }
             Err(error) => {
                 let give_up = attempts >= MAX_ATTEMPTS;
-                tracing::warn!(alert = %alert_id, attempts, give_up, %error, "alert delivery failed");
-                sqlx::query(
-                    "UPDATE alert_deliveries
+                tracing::warn!(%table, subject = %subject_id, attempts, give_up, %error, "webhook delivery failed");
+                sqlx::query(&format!(
+                    "UPDATE {table}
                         SET state = CASE WHEN $3 THEN 'failed' ELSE 'pending' END,
                             next_attempt_at = $4, last_error = $5
-                      WHERE alert_id = $1 AND webhook = $2",
-                )
-                .bind(alert_id)
-                .bind(&webhook_id)
+                      WHERE {subject} = $1 AND webhook = $2"
+                ))
+                .bind(subject_id)
+                .bind(webhook_id)
                 .bind(give_up)
                 .bind(now + backoff(attempts))
                 .bind(error.chars().take(ERROR_CHARS).collect::<String>())
@@ -201,6 +229,34 @@ pub async fn deliver_due(
                 }
             }
         }
+        Ok(())
+    }
+}
+
+/// Sends every delivery due at `now` and records the outcome of each.
+pub async fn deliver_due(
+    pool: &PgPool,
+    client: &reqwest::Client,
+    webhooks: &Webhooks,
+    now: DateTime<Utc>,
+) -> Result<DeliveryReport, ServiceError> {
+    let mut report = DeliveryReport::default();
+    for (alert_id, webhook_id, attempts) in Outbox::Alerts.claim(pool, now).await? {
+        let result = match webhooks.targets.iter().find(|w| w.id == webhook_id) {
+            None => Err("this webhook is no longer configured".to_owned()),
+            Some(webhook) => send(pool, client, webhooks, webhook, alert_id).await,
+        };
+        Outbox::Alerts
+            .settle(
+                pool,
+                alert_id,
+                &webhook_id,
+                attempts,
+                result,
+                now,
+                &mut report,
+            )
+            .await?;
     }
     Ok(report)
 }

@@ -8,7 +8,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::IncidentRow;
-use crate::alerts::deliver::{backoff, post, BATCH, ERROR_CHARS, LEASE, MAX_ATTEMPTS};
+use crate::alerts::deliver::{post, Outbox};
 use crate::alerts::{DeliveryReport, Webhooks};
 use crate::ServiceError;
 
@@ -64,23 +64,8 @@ pub async fn deliver_due(
     webhooks: &Webhooks,
     now: DateTime<Utc>,
 ) -> Result<DeliveryReport, ServiceError> {
-    let claimed: Vec<(Uuid, String, i32)> = sqlx::query_as(
-        "UPDATE incident_notifications n
-            SET next_attempt_at = $2, attempts = n.attempts + 1
-          WHERE (n.incident_id, n.webhook) IN (
-                SELECT incident_id, webhook FROM incident_notifications
-                 WHERE state = 'pending' AND next_attempt_at <= $1
-                 ORDER BY next_attempt_at LIMIT $3
-                   FOR UPDATE SKIP LOCKED)
-         RETURNING n.incident_id, n.webhook, n.attempts",
-    )
-    .bind(now)
-    .bind(now + LEASE)
-    .bind(BATCH)
-    .fetch_all(pool)
-    .await?;
     let mut report = DeliveryReport::default();
-    for (incident_id, webhook_id, attempts) in claimed {
+    for (incident_id, webhook_id, attempts) in Outbox::Incidents.claim(pool, now).await? {
         let result = match webhooks.targets.iter().find(|w| w.id() == webhook_id) {
             None => Err("this webhook is no longer configured".to_owned()),
             Some(webhook) => match super::get(pool, incident_id).await {
@@ -98,43 +83,17 @@ pub async fn deliver_due(
                 }
             },
         };
-        match result {
-            Ok(()) => {
-                sqlx::query(
-                    "UPDATE incident_notifications
-                        SET state = 'delivered', delivered_at = $3, last_error = NULL
-                      WHERE incident_id = $1 AND webhook = $2",
-                )
-                .bind(incident_id)
-                .bind(&webhook_id)
-                .bind(now)
-                .execute(pool)
-                .await?;
-                report.delivered += 1;
-            }
-            Err(error) => {
-                let give_up = attempts >= MAX_ATTEMPTS;
-                tracing::warn!(incident = %incident_id, attempts, give_up, %error, "incident notification failed");
-                sqlx::query(
-                    "UPDATE incident_notifications
-                        SET state = CASE WHEN $3 THEN 'failed' ELSE 'pending' END,
-                            next_attempt_at = $4, last_error = $5
-                      WHERE incident_id = $1 AND webhook = $2",
-                )
-                .bind(incident_id)
-                .bind(&webhook_id)
-                .bind(give_up)
-                .bind(now + backoff(attempts))
-                .bind(error.chars().take(ERROR_CHARS).collect::<String>())
-                .execute(pool)
-                .await?;
-                if give_up {
-                    report.failed += 1;
-                } else {
-                    report.retrying += 1;
-                }
-            }
-        }
+        Outbox::Incidents
+            .settle(
+                pool,
+                incident_id,
+                &webhook_id,
+                attempts,
+                result,
+                now,
+                &mut report,
+            )
+            .await?;
     }
     Ok(report)
 }
