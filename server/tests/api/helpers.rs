@@ -60,6 +60,27 @@ pub async fn spawn_app_with(pool: PgPool, mut settings: Settings) -> TestApp {
     }
 }
 
+/// A value percent-encoded for a form or a query: unreserved characters as they are.
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A url-encoded form body, as a browser posts it.
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 /// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
 pub fn browser() -> Client {
     Client::builder()

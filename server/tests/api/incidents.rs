@@ -14,7 +14,7 @@ use service::verifier::{FailurePolicy, Verifier, VerifierConfig};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::helpers::{spawn_app_with, TestApp};
+use crate::helpers::{form, spawn_app_with, TestApp};
 
 /// Nothing listens on port 9: the verifier decides on the signatures Trustwatch recorded.
 const REGISTRY: &str = "127.0.0.1:9";
@@ -24,25 +24,6 @@ const VIC: &str = "vic@example.org";
 
 fn signing_key(seed: u8) -> CosignPrivateKey {
     CosignPrivateKey::from_random_scalar(&[seed; 32]).unwrap()
-}
-
-fn form(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| {
-            let v: String = v
-                .bytes()
-                .map(|b| match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                        (b as char).to_string()
-                    }
-                    _ => format!("%{b:02X}"),
-                })
-                .collect();
-            format!("{k}={v}")
-        })
-        .collect::<Vec<_>>()
-        .join("&")
 }
 
 struct World {

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::helpers::{browser, spawn_app, TestApp};
+use crate::helpers::{browser, form, spawn_app, TestApp};
 
 const APP: &str = "registry.example.com/team/app";
 const WORKER: &str = "registry.example.com/team/worker";
@@ -154,25 +154,6 @@ async fn report_with(app: &TestApp, token: &str, events: Vec<Value>) {
         )
         .await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-}
-
-fn form(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| {
-            let v: String = v
-                .bytes()
-                .map(|b| match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                        (b as char).to_string()
-                    }
-                    _ => format!("%{b:02X}"),
-                })
-                .collect();
-            format!("{k}={v}")
-        })
-        .collect::<Vec<_>>()
-        .join("&")
 }
 
 async fn call(app: &TestApp, client: &reqwest::Client, endpoint: &str, body: &str) -> Value {

@@ -6,29 +6,10 @@ use domain::{Digest, ImageReference, Role, TokenScope};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{form, spawn_app, TestApp};
 
 fn key(seed: u8) -> CosignPrivateKey {
     CosignPrivateKey::from_random_scalar(&[seed; 32]).unwrap()
-}
-
-fn form(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={}", urlencode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 async fn bundle_version(app: &TestApp) -> Option<i64> {

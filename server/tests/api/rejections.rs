@@ -5,7 +5,7 @@ use domain::Role;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
-use crate::helpers::{browser, spawn_app};
+use crate::helpers::{browser, spawn_app, urlencode};
 
 const D: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
@@ -165,17 +165,6 @@ async fn walk(app: &crate::helpers::TestApp, client: &reqwest::Client, query: &s
     ids.dedup();
     assert_eq!(ids.len(), rows.len(), "no row appears on two pages");
     rows
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[sqlx::test(migrator = "service::MIGRATOR")]

@@ -12,7 +12,7 @@ use service::ServiceError;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{form, spawn_app, TestApp};
 
 const API_1: &str = "registry.example.com/payments/api:1.0";
 const API_2: &str = "registry.example.com/payments/api:2.0";
@@ -315,25 +315,6 @@ spec:
         .await
         .unwrap();
     assert_eq!(tried, dry_run, "one replay for both");
-}
-
-fn form(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={}", urlencode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[sqlx::test(migrator = "service::MIGRATOR")]
