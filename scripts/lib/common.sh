@@ -33,3 +33,11 @@ apt_install() {
     { as_root apt-get update >/dev/null && as_root apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; } ||
     die "could not install ${missing[*]}"
 }
+
+# Prints a TCP port on 127.0.0.1 that nothing listens on, starting from a random one in
+# [$1, $1 + 500): other services on the machine (epmd on 4369, say) must not be taken for ours.
+free_port() {
+  local port=$(($1 + RANDOM % 500))
+  while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+  printf '%s\n' "$port"
+}

@@ -20,8 +20,7 @@ run_end_to_end() {
   e2e_url="$(fresh_database_url "$DATABASE_URL" "trustwatch_e2e_$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1)")"
   export E2E_ADMIN_EMAIL="admin@example.org" E2E_ADMIN_PASSWORD="e2e-admin-password-1"
   export E2E_USER_PASSWORD="e2e-user-password-1"
-  port=$((3100 + RANDOM % 500))
-  while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+  port="$(free_port 3100)"
   export E2E_BASE_URL="http://127.0.0.1:$port"
   (
     export DATABASE_URL="$e2e_url" TRUSTWATCH_LISTEN="127.0.0.1:$port" TRUSTWATCH_SITE_ROOT="$SITE_ROOT"
