@@ -62,6 +62,7 @@ pub struct OpenIncidentView {
     pub status: String,
     pub commander: String,
     pub opened_ago: String,
+    pub drill: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -38,6 +38,8 @@ pub struct OpenIncident {
     pub status: String,
     pub commander: String,
     pub opened_at: DateTime<Utc>,
+    /// A drill: shown as one, never mistaken for a real incident.
+    pub drill: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -115,7 +117,7 @@ pub async fn load(pool: &PgPool, now: DateTime<Utc>) -> Result<Overview, Service
         .fetch_one(pool)
         .await?;
     let open_incidents: Vec<OpenIncident> = sqlx::query_as(
-        "SELECT id, title, severity, status, commander, opened_at FROM incidents
+        "SELECT id, title, severity, status, commander, opened_at, drill FROM incidents
           WHERE status <> 'closed' ORDER BY opened_at DESC LIMIT 10",
     )
     .fetch_all(pool)

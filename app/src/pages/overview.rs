@@ -41,6 +41,7 @@ fn OverviewBody(o: OverviewView) -> impl IntoView {
                 <ul>
                     {o.open_incidents.clone().into_iter().map(|i| view! {
                         <li>
+                            {i.drill.then(|| view! { <span class="badge drill">"DRILL"</span> " " })}
                             <a href=format!("/incidents/{}", i.id)>{i.title}</a>
                             {format!(" — {} severity, {}, commander {}, opened {}", i.severity, i.status, i.commander, i.opened_ago)}
                         </li>

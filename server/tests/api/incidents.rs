@@ -1087,3 +1087,55 @@ async fn notifying_reaches_each_webhook_once_and_a_drill_sends_nothing(pool: PgP
     assert_eq!(body["key_status"], "compromised");
     assert!(body["bundle_version"].as_i64().is_some(), "{body}");
 }
+
+#[sqlx::test(migrator = "service::MIGRATOR")]
+async fn every_shipped_playbook_can_be_declared_and_started(pool: PgPool) {
+    let w = world(pool).await;
+    // (playbook, key, first step)
+    for (playbook, key, first) in [
+        ("key-compromise", "ci-release", "declare"),
+        ("planned-key-rotation", "ci-release", "plan"),
+        ("signer-identity-revocation", "ci-release", "declare"),
+        ("rejection-storm", "", "triage"),
+    ] {
+        let (status, id) = call(
+            &w,
+            &w.ada,
+            "incidents/declare",
+            &form(&[
+                ("playbook", playbook),
+                ("title", &format!("{playbook} drill")),
+                ("severity", "medium"),
+                ("commander", ADA),
+                ("key", key),
+                ("drill", "on"),
+            ]),
+        )
+        .await;
+        assert_eq!(status, 200, "{playbook}: {id}");
+        let id = id.as_str().unwrap();
+        let incident = get(&w, id).await;
+        assert_eq!(step(&incident, first)["ready"], true, "{playbook}");
+        let (status, v) = act(&w, &w.ada, id, first, "complete", &[]).await;
+        assert_eq!(status, 200, "{playbook}: {v}");
+    }
+    // A playbook that acts on a key needs one.
+    let (status, v) = call(
+        &w,
+        &w.ada,
+        "incidents/declare",
+        &form(&[
+            ("playbook", "key-compromise"),
+            ("title", "no key"),
+            ("severity", "high"),
+            ("commander", ADA),
+        ]),
+    )
+    .await;
+    assert_eq!(status, 422, "{v}");
+    // The Overview marks drills as drills.
+    let overview = ok(&w, &w.vic, "overview", "").await;
+    let open = overview["open_incidents"].as_array().unwrap();
+    assert_eq!(open.len(), 4);
+    assert!(open.iter().all(|i| i["drill"] == true));
+}

@@ -70,6 +70,7 @@ pub async fn get_overview() -> Result<OverviewView, AppError> {
                 status: i.status,
                 commander: i.commander,
                 opened_ago: time::ago(i.opened_at, now),
+                drill: i.drill,
             })
             .collect(),
         open_alerts,
