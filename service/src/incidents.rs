@@ -24,7 +24,7 @@ mod steps;
 
 use chrono::{DateTime, Utc};
 use domain::playbook::{Catalog, Progress, StepState, StepStatus};
-use domain::{KeyStatus, Playbook, Role};
+use domain::{Playbook, Role};
 use serde_json::json;
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
@@ -572,11 +572,4 @@ pub async fn close(
     .await?;
     tx.commit().await?;
     Ok(())
-}
-
-/// The key statuses that mean containment already happened, for the review and the page.
-pub fn key_is_contained(status: Option<&str>) -> bool {
-    status
-        .and_then(|s| KeyStatus::parse(s).ok())
-        .is_some_and(|s| matches!(s, KeyStatus::Compromised | KeyStatus::Revoked))
 }

@@ -336,7 +336,7 @@ async fn policy_change(
             .map_err(|p| ServiceError::Invalid(p.to_string()));
     }
     let row = &incident.row;
-    let (Some(old), new) = (&row.key_name, replacement_name(row)) else {
+    let (Some(old), new) = (&row.key_name, row.replacement_key_name.clone()) else {
         return Err(ServiceError::Invalid(
             "the incident has no key whose policies could be updated; paste the policy change"
                 .into(),
@@ -362,12 +362,6 @@ async fn policy_change(
         .into_iter()
         .enumerate()
         .collect())
-}
-
-/// The replacement's name: the registered key's, or in a drill the name the simulated
-/// registration recorded.
-fn replacement_name(row: &super::IncidentRow) -> Option<String> {
-    row.replacement_key_name.clone()
 }
 
 fn apply_error(e: ApplyError) -> ServiceError {

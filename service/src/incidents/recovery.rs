@@ -44,7 +44,7 @@ impl RecoveryView {
 
 /// The digests containment affects: everything the key signed at or after T, or everything it
 /// ever signed once revoked outright.
-pub(super) fn affected_since(incident: &IncidentRow) -> Option<DateTime<Utc>> {
+pub fn affected_since(incident: &IncidentRow) -> Option<DateTime<Utc>> {
     match incident.key_status.as_deref() {
         Some("revoked") => None,
         _ => incident.compromised_since,

@@ -374,10 +374,7 @@ mod build {
                 let Some(fp) = &r.key_fingerprint else {
                     return Ok(None);
                 };
-                let since = match r.key_status.as_deref() {
-                    Some("revoked") => None,
-                    _ => r.compromised_since,
-                };
+                let since = recovery::affected_since(r);
                 let digests = blast_radius::digests_to_resign(&state.pool, fp, since).await?;
                 let key = r
                     .replacement_key_name
