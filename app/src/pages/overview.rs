@@ -63,7 +63,10 @@ fn OverviewBody(o: OverviewView) -> impl IntoView {
         <p class="muted">
             "Admissions since " {o.since.clone()} ". A cluster is stale after " {o.stale_after.clone()}
             " without a report. Newest trust bundle: "
-            {newest.map(|v| format!("v{v}")).unwrap_or_else(|| "none published".into())} "."
+            <span data-newest-bundle=newest.map(|v| v.to_string()).unwrap_or_default()>
+                {newest.map(|v| format!("v{v}")).unwrap_or_else(|| "none published".into())}
+            </span>
+            "."
         </p>
         <section class="stats" aria-label="Admissions in the last 24 hours">
             <Stat label="Admitted" value=t.admitted.to_string() class="ok" />
@@ -173,7 +176,11 @@ fn ClusterRow(c: ClusterStatusView) -> impl IntoView {
             <td>{c.environment}</td>
             <td>{c.engine}</td>
             <td>{c.enforcement_mode}</td>
-            <td class:behind=c.bundle_behind title=if c.bundle_behind { "older than the newest published bundle" } else { "" }>
+            <td
+                class:behind=c.bundle_behind
+                data-bundle-version=c.bundle_version.map(|v| v.to_string()).unwrap_or_default()
+                title=if c.bundle_behind { "older than the newest published bundle" } else { "" }
+            >
                 {c.bundle_version.map(|v| format!("v{v}")).unwrap_or_else(|| "–".into())}
                 {c.bundle_behind.then_some(" · behind")}
             </td>
