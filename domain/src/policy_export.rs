@@ -161,6 +161,46 @@ pub fn to_multi_document_yaml(documents: &[ExportedDocument]) -> String {
         .join("---\n")
 }
 
+/// One exported object of `kind` for Trustwatch policy `policy`: the labels and annotations every
+/// export carries (plus `annotations`), its `spec`, and the comment lines above it.
+#[allow(clippy::too_many_arguments)]
+fn document(
+    api_version: &str,
+    kind: &str,
+    name: String,
+    policy: &str,
+    bundle_version: u64,
+    annotations: &[(&str, String)],
+    spec: serde_json::Value,
+    comments: &[String],
+) -> ExportedDocument {
+    let mut all = serde_json::Map::new();
+    all.insert("trustwatch.dev/policy".into(), policy.into());
+    all.insert(
+        "trustwatch.dev/bundle-version".into(),
+        bundle_version.to_string().into(),
+    );
+    for (k, v) in annotations {
+        all.insert((*k).into(), v.clone().into());
+    }
+    let object = serde_json::json!({
+        "apiVersion": api_version,
+        "kind": kind,
+        "metadata": {
+            "name": name,
+            "labels": {"app.kubernetes.io/managed-by": "trustwatch"},
+            "annotations": all,
+        },
+        "spec": spec,
+    });
+    ExportedDocument {
+        policy: policy.to_owned(),
+        name,
+        kind: kind.to_owned(),
+        yaml: yaml_document(comments, &object),
+    }
+}
+
 /// Serializes an object built with `serde_json::json!` after the comment lines. Serializing
 /// strings, numbers, booleans and maps cannot fail.
 fn yaml_document(comments: &[String], object: &serde_json::Value) -> String {

@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use super::kyverno::NO_TRUSTED_KEY_ISSUER;
 use super::names::{kyverno_patterns, namespace_regex, object_name};
 use super::plan::{describe, hash_algorithm, header, Plan};
-use super::{yaml_document, ExportedDocument};
+use super::{document, ExportedDocument};
 use crate::policy::Mode;
 
 pub(crate) const API_VERSION: &str = "policies.kyverno.io/v1";
@@ -139,25 +139,16 @@ pub(crate) fn render(plan: &Plan<'_>) -> ExportedDocument {
             "expression": format!("request.namespace.matches('{}')", namespace_regex(namespaces)),
         }]);
     }
-    let object = json!({
-        "apiVersion": API_VERSION,
-        "kind": KIND,
-        "metadata": {
-            "name": name,
-            "labels": {"app.kubernetes.io/managed-by": "trustwatch"},
-            "annotations": {
-                "trustwatch.dev/policy": policy.name(),
-                "trustwatch.dev/bundle-version": plan.bundle_version.to_string(),
-            },
-        },
-        "spec": spec,
-    });
-    ExportedDocument {
-        policy: policy.name().to_owned(),
+    document(
+        API_VERSION,
+        KIND,
         name,
-        kind: KIND.to_owned(),
-        yaml: yaml_document(&header(plan, ENGINE, extra), &object),
-    }
+        policy.name(),
+        plan.bundle_version,
+        &[],
+        spec,
+        &header(plan, ENGINE, extra),
+    )
 }
 
 #[cfg(test)]

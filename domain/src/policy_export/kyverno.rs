@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use super::names::{kyverno_namespaces, kyverno_patterns, object_name};
 use super::plan::{hash_algorithm, header, Plan};
-use super::{yaml_document, ExportedDocument};
+use super::{document, ExportedDocument};
 use crate::policy::Mode;
 use crate::trust_bundle::TrustedKey;
 
@@ -120,25 +120,16 @@ pub(crate) fn render(plan: &Plan<'_>) -> ExportedDocument {
     if policy.mode() == Mode::Warn {
         spec["emitWarning"] = json!(true);
     }
-    let object = json!({
-        "apiVersion": API_VERSION,
-        "kind": KIND,
-        "metadata": {
-            "name": name,
-            "labels": {"app.kubernetes.io/managed-by": "trustwatch"},
-            "annotations": {
-                "trustwatch.dev/policy": policy.name(),
-                "trustwatch.dev/bundle-version": plan.bundle_version.to_string(),
-            },
-        },
-        "spec": spec,
-    });
-    ExportedDocument {
-        policy: policy.name().to_owned(),
+    document(
+        API_VERSION,
+        KIND,
         name,
-        kind: KIND.to_owned(),
-        yaml: yaml_document(&header(plan, ENGINE, extra), &object),
-    }
+        policy.name(),
+        plan.bundle_version,
+        &[],
+        spec,
+        &header(plan, ENGINE, extra),
+    )
 }
 
 #[cfg(test)]

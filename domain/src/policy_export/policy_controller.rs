@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 
 use super::names::{object_name, policy_controller_globs};
 use super::plan::{describe, hash_algorithm, header, Plan, PlannedAuthority};
-use super::{yaml_document, ExportedDocument};
+use super::{document, ExportedDocument};
 use crate::policy::Mode;
 
 pub(crate) const API_VERSION: &str = "policy.sigstore.dev/v1beta1";
@@ -172,30 +172,20 @@ pub(crate) fn render(plan: &Plan<'_>) -> Vec<ExportedDocument> {
                 format!("-{}", i + 1)
             };
             let name = object_name(policy.name(), &suffix);
-            let object = json!({
-                "apiVersion": API_VERSION,
-                "kind": KIND,
-                "metadata": {
-                    "name": name,
-                    "labels": {"app.kubernetes.io/managed-by": "trustwatch"},
-                    "annotations": {
-                        "trustwatch.dev/policy": policy.name(),
-                        "trustwatch.dev/bundle-version": plan.bundle_version.to_string(),
-                        "trustwatch.dev/requires": requires,
-                    },
-                },
-                "spec": {
+            document(
+                API_VERSION,
+                KIND,
+                name,
+                policy.name(),
+                plan.bundle_version,
+                &[("trustwatch.dev/requires", requires)],
+                json!({
                     "images": images,
                     "authorities": authorities,
                     "mode": mode,
-                },
-            });
-            ExportedDocument {
-                policy: policy.name().to_owned(),
-                name,
-                kind: KIND.to_owned(),
-                yaml: yaml_document(&comments, &object),
-            }
+                }),
+                &comments,
+            )
         })
         .collect()
 }
