@@ -33,6 +33,7 @@ pub mod rejections;
 pub mod rollups;
 pub mod teams;
 pub mod tokens;
+pub mod trend_rollups;
 pub mod trends;
 pub mod trust_bundle;
 pub mod users;

@@ -1,6 +1,7 @@
 //! Keeping the admission-count rollups small enough to read: shards of finished hours folded
-//! together, and whole days summed into `verification_daily` (see that migration). Run by the
-//! hourly maintenance and after bulk loads; every step is idempotent.
+//! together, whole days summed into `verification_daily` (see that migration), and the Trends
+//! page's rollups brought up to date (`trend_rollups`). Run by maintenance and after bulk loads;
+//! every step is idempotent.
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use sqlx::PgPool;
@@ -22,6 +23,8 @@ pub struct RollupReport {
     pub folded_rows: u64,
     /// Daily rows written.
     pub daily_rows: u64,
+    /// Rows written to the Trends page's rollups.
+    pub trends: crate::trend_rollups::TrendRollupReport,
 }
 
 pub async fn run(pool: &PgPool, now: DateTime<Utc>) -> Result<RollupReport, ServiceError> {
@@ -105,8 +108,10 @@ pub async fn run(pool: &PgPool, now: DateTime<Utc>) -> Result<RollupReport, Serv
         .await?;
     }
     tx.commit().await?;
+    let trends = crate::trend_rollups::run(pool, now).await?;
     Ok(RollupReport {
         folded_rows: folded.max(0) as u64,
         daily_rows,
+        trends,
     })
 }

@@ -6,9 +6,11 @@
 //! same value, so the numbers in the file are the numbers in the picture.
 //!
 //! Query plan, so the page stays fast at tens of millions of events:
-//! - admissions (success rate, rejections, unsigned attempts, coverage) come from
-//!   `verification_hourly`, a range scan of its primary key (`hour` leads it); the raw events are
-//!   never scanned for a time series;
+//! - admissions (success rate, rejections, unsigned attempts, coverage) come from the trend
+//!   rollups maintenance keeps (`trend_rollups`: per hour and day, by environment, outcome and
+//!   reason — a few dozen rows per bucket), and for the buckets it has not summed yet from
+//!   `verification_hourly`, a range scan of its primary key; the raw events are never scanned
+//!   for a time series;
 //! - time to deploy merges the histograms maintenance keeps per hour and day (`deploy_times`,
 //!   built from `deployments`): one row per bucket, percentiles within 1 %;
 //! - incidents and keys are small tables, read whole for the range.
@@ -395,37 +397,54 @@ pub async fn load(
     }
 }
 
-/// Where a chart's admission counts come from, as a FROM item (the caller names it) with `$1`/`$2` the window: hourly
-/// buckets read the hourly rollup; daily buckets read `verification_counts`, which takes whole
-/// days from `verification_daily` (a 90-day range is then thousands of rows, not millions).
-fn counts_source(bucket: Bucket) -> &'static str {
-    match bucket {
-        Bucket::Hour => {
-            "(SELECT hour, cluster_id, outcome, reason, engine, events FROM verification_hourly
-               WHERE hour >= $1 AND hour < $2)"
-        }
-        Bucket::Day => "verification_counts($1, $2)",
-    }
+/// Admissions by bucket, environment, outcome and reason over the window, as a FROM item (the
+/// caller names it) with `$1`/`$2` the window, `$3` the bucket's stride, `$4` its span and `$5`
+/// the split ([`admission_params`]): buckets before the split come from `trend_admissions` (a few
+/// dozen rows per bucket), the newer ones, not yet summed by maintenance, from
+/// `verification_hourly`.
+const ADMISSIONS: &str = "(SELECT bucket, environment, outcome, reason, events
+     FROM trend_admissions
+    WHERE span = $4 AND bucket >= $1 AND bucket < $5
+   UNION ALL
+   SELECT date_bin($3::interval, h.hour, timestamptz '2000-01-01 00:00:00+00'), c.environment,
+          h.outcome, h.reason, h.events
+     FROM verification_hourly h
+     JOIN clusters c ON c.id = h.cluster_id
+    WHERE h.hour >= $5 AND h.hour < $2)";
+
+/// A query over [`ADMISSIONS`] (or the coverage query) with `$1`–`$5` bound for `window`.
+async fn over_window<'q, O>(
+    pool: &PgPool,
+    query: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
+    window: Window,
+) -> Result<sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>, ServiceError>
+{
+    let split =
+        crate::trend_rollups::summed_through(pool, window.bucket, window.from, window.to).await?;
+    Ok(query
+        .bind(window.from)
+        .bind(window.to)
+        .bind(window.bucket.stride())
+        .bind(window.bucket.as_str())
+        .bind(split))
 }
 
 async fn success_rate(pool: &PgPool, window: Window) -> Result<TrendData, ServiceError> {
     // Success is "admitted" among all outcomes, as the Overview's admitted share counts it; a
     // warned admission ran, but on an image a policy objected to.
-    let rows: Vec<(DateTime<Utc>, String, i64, i64)> = sqlx::query_as(&format!(
-        "SELECT date_bin($3::interval, h.hour, timestamptz '2000-01-01 00:00:00+00') AS bucket, c.environment,
-                coalesce(sum(h.events) FILTER (WHERE h.outcome = 'admitted'), 0)::bigint,
-                sum(h.events)::bigint
-           FROM {} h
-           JOIN clusters c ON c.id = h.cluster_id
+    let sql = format!(
+        "SELECT bucket, environment,
+                coalesce(sum(events) FILTER (WHERE outcome = 'admitted'), 0)::bigint,
+                sum(events)::bigint
+           FROM {ADMISSIONS} a
           GROUP BY 1, 2
-          ORDER BY 2, 1",
-        counts_source(window.bucket)
-    ))
-    .bind(window.from)
-    .bind(window.to)
-    .bind(window.bucket.stride())
-    .fetch_all(pool)
-    .await?;
+          ORDER BY 2, 1"
+    );
+    let rows: Vec<(DateTime<Utc>, String, i64, i64)> =
+        over_window(pool, sqlx::query_as(&sql), window)
+            .await?
+            .fetch_all(pool)
+            .await?;
     Ok(success_rate_from(window, rows))
 }
 
@@ -459,19 +478,17 @@ fn success_rate_from(window: Window, rows: Vec<(DateTime<Utc>, String, i64, i64)
 const MAX_REASON_LINES: usize = 7;
 
 async fn rejections(pool: &PgPool, window: Window) -> Result<TrendData, ServiceError> {
-    let rows: Vec<(DateTime<Utc>, String, i64)> = sqlx::query_as(&format!(
-        "SELECT date_bin($3::interval, hour, timestamptz '2000-01-01 00:00:00+00') AS bucket, reason, sum(events)::bigint
-           FROM {} counts
+    let sql = format!(
+        "SELECT bucket, reason, sum(events)::bigint
+           FROM {ADMISSIONS} a
           WHERE outcome = 'rejected'
           GROUP BY 1, 2
-          ORDER BY sum(sum(events)) OVER (PARTITION BY reason) DESC, 2, 1",
-        counts_source(window.bucket)
-    ))
-    .bind(window.from)
-    .bind(window.to)
-    .bind(window.bucket.stride())
-    .fetch_all(pool)
-    .await?;
+          ORDER BY sum(sum(events)) OVER (PARTITION BY reason) DESC, 2, 1"
+    );
+    let rows: Vec<(DateTime<Utc>, String, i64)> = over_window(pool, sqlx::query_as(&sql), window)
+        .await?
+        .fetch_all(pool)
+        .await?;
     Ok(rejections_from(window, &rows))
 }
 
@@ -502,20 +519,18 @@ fn rejections_from(window: Window, rows: &[(DateTime<Utc>, String, i64)]) -> Tre
 }
 
 async fn unsigned(pool: &PgPool, window: Window) -> Result<TrendData, ServiceError> {
-    let rows: Vec<(DateTime<Utc>, String, i64)> = sqlx::query_as(&format!(
-        "SELECT date_bin($3::interval, hour, timestamptz '2000-01-01 00:00:00+00') AS bucket, outcome, sum(events)::bigint
-           FROM {} counts
-          WHERE reason = $4
+    let sql = format!(
+        "SELECT bucket, outcome, sum(events)::bigint
+           FROM {ADMISSIONS} a
+          WHERE reason = $6
           GROUP BY 1, 2
-          ORDER BY 2, 1",
-        counts_source(window.bucket)
-    ))
-    .bind(window.from)
-    .bind(window.to)
-    .bind(window.bucket.stride())
-    .bind(domain::ReasonCode::Unsigned.as_str())
-    .fetch_all(pool)
-    .await?;
+          ORDER BY 2, 1"
+    );
+    let rows: Vec<(DateTime<Utc>, String, i64)> = over_window(pool, sqlx::query_as(&sql), window)
+        .await?
+        .bind(domain::ReasonCode::Unsigned.as_str())
+        .fetch_all(pool)
+        .await?;
     Ok(unsigned_from(window, &rows))
 }
 
@@ -755,15 +770,22 @@ async fn coverage(pool: &PgPool, window: Window) -> Result<TrendData, ServiceErr
     // admission": a cluster that admitted nothing in a bucket counts as silent there. A cluster
     // counts as registered from its registration or its first report, whichever came first
     // (ingestion registers clusters as they appear, and replayed history predates that).
-    let reported: Vec<(DateTime<Utc>, uuid::Uuid)> = sqlx::query_as(&format!(
-        "SELECT DISTINCT date_bin($3::interval, hour, timestamptz '2000-01-01 00:00:00+00') AS bucket, cluster_id
-           FROM {} counts
-          ORDER BY 1",
-        counts_source(window.bucket)
-    ))
-    .bind(window.from)
-    .bind(window.to)
-    .bind(window.bucket.stride())
+    // Summed buckets from `trend_reporting`, newer ones from `verification_hourly`, as for
+    // `ADMISSIONS`.
+    let reported: Vec<(DateTime<Utc>, uuid::Uuid)> = over_window(
+        pool,
+        sqlx::query_as(
+            "SELECT bucket, cluster_id FROM trend_reporting
+              WHERE span = $4 AND bucket >= $1 AND bucket < $5
+             UNION ALL
+             SELECT DISTINCT date_bin($3::interval, hour, timestamptz '2000-01-01 00:00:00+00'), cluster_id
+               FROM verification_hourly
+              WHERE hour >= $5 AND hour < $2
+             ORDER BY 1",
+        ),
+        window,
+    )
+    .await?
     .fetch_all(pool)
     .await?;
     coverage_from(pool, window, &reported).await

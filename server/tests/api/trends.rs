@@ -246,6 +246,91 @@ async fn success_rate_rejections_unsigned_and_coverage_come_from_the_rollup(pool
     assert_eq!(series(&rate, "prod").len(), 30);
 }
 
+/// The four admission charts, for a window.
+async fn admission_charts(pool: &PgPool, window: Window) -> Vec<TrendData> {
+    let mut out = Vec::new();
+    for chart in [
+        TrendChart::SuccessRate,
+        TrendChart::Rejections,
+        TrendChart::Unsigned,
+        TrendChart::Coverage,
+    ] {
+        out.push(trends::load(pool, chart, window).await.unwrap());
+    }
+    out
+}
+
+#[sqlx::test(migrator = "service::MIGRATOR")]
+async fn charts_read_the_same_before_and_after_maintenance_sums_them(pool: PgPool) {
+    let now = Utc::now();
+    let (day, week, month) = (
+        Window::ending_at(TrendRange::Day, now),
+        Window::ending_at(TrendRange::Week, now),
+        Window::ending_at(TrendRange::Month, now),
+    );
+    seed_admissions(&pool, &day).await;
+    // Older admissions, so whole past days and hours are summed too.
+    let mut older = events(
+        4,
+        "prod-a",
+        Outcome::Rejected,
+        ReasonCode::KeyRevoked,
+        now - Duration::days(5),
+    );
+    older.extend(events(
+        2,
+        "stage-a",
+        Outcome::Admitted,
+        ReasonCode::Admitted,
+        now - Duration::days(3),
+    ));
+    ingest(&pool, &older).await;
+    let windows = [day, week, month];
+    let mut before = Vec::new();
+    for w in windows {
+        before.push(admission_charts(&pool, w).await);
+    }
+
+    let report = service::rollups::run(&pool, now).await.unwrap();
+    assert!(report.trends.admission_rows > 0 && report.trends.reporting_rows > 0);
+    // Everything but the current hour and today is now read from the trend rollups.
+    let (hours, days): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE span = 'hour'), count(*) FILTER (WHERE span = 'day')
+           FROM trend_admissions",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(hours >= 4 && days >= 2, "{hours} hourly, {days} daily rows");
+    for (w, expected) in windows.iter().zip(&before) {
+        assert_eq!(
+            &admission_charts(&pool, *w).await,
+            expected,
+            "{:?}",
+            w.range
+        );
+    }
+    // Running again changes nothing.
+    service::rollups::run(&pool, now).await.unwrap();
+    assert_eq!(admission_charts(&pool, week).await, before[1]);
+
+    // Admissions after the watermark are read from the hourly rollup until the next run.
+    ingest(
+        &pool,
+        &events(3, "prod-b", Outcome::Rejected, ReasonCode::Unsigned, now),
+    )
+    .await;
+    let rejections = trends::load(&pool, TrendChart::Rejections, week)
+        .await
+        .unwrap();
+    let last = week.buckets().len() - 1;
+    assert_eq!(series(&rejections, "unsigned")[last], Some(3.0));
+    assert_eq!(
+        figure(&rejections, "rejections"),
+        figure(&before[1][1], "rejections").map(|n| n + 3.0)
+    );
+}
+
 #[sqlx::test(migrator = "service::MIGRATOR")]
 async fn time_to_deploy_is_first_signing_to_first_admission(pool: PgPool) {
     let window = Window::ending_at(TrendRange::Day, Utc::now());
