@@ -62,7 +62,7 @@ async fn rebuild(
         None => {
             sqlx::query_scalar(
                 "SELECT date_bin($1::interval, min(hour), timestamptz '2000-01-01 00:00:00+00')
-               FROM verification_hourly",
+                   FROM verification_hourly",
             )
             .bind(span.stride())
             .fetch_one(&mut *tx)

@@ -96,7 +96,7 @@ impl Bucket {
         }
     }
 
-    /// The field name `date_trunc` takes.
+    /// The field name `date_trunc` takes, and the `span` of the rollups kept per hour and day.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Hour => "hour",
@@ -399,7 +399,7 @@ pub async fn load(
 
 /// Admissions by bucket, environment, outcome and reason over the window, as a FROM item (the
 /// caller names it) with `$1`/`$2` the window, `$3` the bucket's stride, `$4` its span and `$5`
-/// the split ([`admission_params`]): buckets before the split come from `trend_admissions` (a few
+/// the split ([`over_window`] binds them): buckets before the split come from `trend_admissions` (a few
 /// dozen rows per bucket), the newer ones, not yet summed by maintenance, from
 /// `verification_hourly`.
 const ADMISSIONS: &str = "(SELECT bucket, environment, outcome, reason, events
