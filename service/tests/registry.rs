@@ -675,6 +675,49 @@ async fn basic_auth_against_an_htpasswd_registry() {
     assert_eq!(read[0].signature, b"sig");
 }
 
+#[tokio::test]
+async fn an_image_pull_secret_logs_in_to_an_htpasswd_registry() {
+    let password = "pull-secret password";
+    let registry = TestRegistry::start(RegistryAuth::Htpasswd {
+        username: "puller".into(),
+        password: password.into(),
+    });
+    let image = registry.image("private/app:v1");
+    // The `.dockerconfigjson` of `kubectl create secret docker-registry`: `auth` is the base64
+    // of user:password, and the key may carry a scheme.
+    let pull_secret = json!({
+        "auths": {
+            format!("http://{}", registry.addr): {
+                "username": "puller",
+                "password": password,
+                "auth": base64::engine::general_purpose::STANDARD
+                    .encode(format!("puller:{password}")),
+            }
+        }
+    })
+    .to_string();
+    let client = client_with(&registry, |c| {
+        uncached(c)
+            .with_auth_file(&pull_secret)
+            .expect("a valid pull secret")
+    });
+    let digest = push_image(&client, &image, "behind a pull secret").await;
+    assert_eq!(client.resolve(&image).await.expect("resolve"), digest);
+
+    // A secret for another registry gets no access here.
+    let elsewhere = json!({"auths": {"ghcr.io": {"username": "puller", "password": password}}});
+    let other = client_with(&registry, |c| {
+        uncached(c)
+            .with_auth_file(&elsewhere.to_string())
+            .expect("a valid pull secret")
+    });
+    let err = other
+        .resolve(&image)
+        .await
+        .expect_err("no credentials for this registry");
+    assert!(err.is_auth_refused(), "{err:?}");
+}
+
 async fn push_image_result(
     client: &RegistryClient,
     image: &ImageReference,

@@ -49,6 +49,15 @@ impl RegistryConfig {
         self
     }
 
+    /// Adds every registry's credentials from a Docker config file's text (`{"auths": …}`, as
+    /// an image pull secret holds it; see `auth_file`), replacing any for the same registries.
+    pub fn with_auth_file(mut self, text: &str) -> Result<Self, super::AuthFileError> {
+        for (registry, credentials) in super::auth_file::parse(text)? {
+            self = self.with_credentials(&registry, credentials);
+        }
+        Ok(self)
+    }
+
     /// Allows plain HTTP to `host` or `host:port`.
     pub fn allowing_http(mut self, host: &str) -> Self {
         self.allow_http.push(host.to_ascii_lowercase());

@@ -9,7 +9,8 @@
 //!   skopeo's `tls-verify=false` do;
 //! - anonymous access, HTTP basic, and the Docker token flow (a `401` with
 //!   `WWW-Authenticate: Bearer realm=…,service=…,scope=…` sends us to the realm for a token,
-//!   which is then reused until shortly before it expires);
+//!   which is then reused until shortly before it expires), with credentials given per registry
+//!   or read from a Docker config file ([`RegistryConfig::with_auth_file`]);
 //! - cosign's layout: signatures of `sha256:<hex>` live under tag `sha256-<hex>.sig` in the image's
 //!   repository, one layer per signature, each layer's blob the exact payload that was signed and
 //!   its annotation `dev.cosignproject.cosign/signature` the base64 signature.
@@ -23,12 +24,14 @@
 //! [distribution API]: https://github.com/opencontainers/distribution-spec/blob/main/spec.md
 
 mod auth;
+mod auth_file;
 mod cache;
 mod client;
 mod config;
 mod error;
 mod signatures;
 
+pub use auth_file::AuthFileError;
 pub use client::{FetchedManifest, RegistryClient, RegistryStats};
 pub use config::{CacheConfig, Credentials, RegistryConfig};
 pub use error::RegistryError;
