@@ -10,6 +10,20 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use service::verifier::FailurePolicy;
 
+/// `config` with the credentials of the Docker config file at `path`; errors name the file and
+/// the entry (`setting` says where the path came from), never a secret.
+pub fn read_auth_file(
+    config: service::registry::RegistryConfig,
+    path: &Path,
+    setting: &str,
+) -> anyhow::Result<service::registry::RegistryConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading {setting} {}", path.display()))?;
+    config
+        .with_auth_file(&text)
+        .with_context(|| format!("{setting} {}", path.display()))
+}
+
 /// Under the data folder `scripts/run` keeps beside the checkout (relative to the working
 /// directory, which the scripts set to the checkout).
 pub const DEFAULT_BUNDLE_KEY_FILE: &str = ".data/bundle-signing.key";
@@ -74,6 +88,9 @@ pub struct Settings {
     pub registry_allow_http: Vec<String>,
     /// Extra certificate authorities (PEM) for registries behind a private CA.
     pub registry_ca_file: Option<PathBuf>,
+    /// Registry credentials as a Docker config file (`{"auths": …}`: an image pull secret's
+    /// `.dockerconfigjson`, `~/.docker/config.json`, skopeo's auth file). Read at start-up.
+    pub registry_auth_file: Option<PathBuf>,
     /// How long a registry's answers (tags resolved, signature lists) are kept.
     pub registry_cache_seconds: u64,
     /// How often `serve` evaluates the alert rules and sends pending alerts to the webhooks.
@@ -115,6 +132,7 @@ impl Default for Settings {
             admission_bundle_refresh_millis: 1000,
             registry_allow_http: Vec::new(),
             registry_ca_file: None,
+            registry_auth_file: None,
             registry_cache_seconds: 30,
             alert_interval_seconds: 60,
             alert_webhooks: Vec::new(),
@@ -256,6 +274,9 @@ impl Settings {
         if let Some(p) = path("TRUSTWATCH_REGISTRY_CA_FILE") {
             self.registry_ca_file = Some(p);
         }
+        if let Some(p) = path("TRUSTWATCH_REGISTRY_AUTH_FILE") {
+            self.registry_auth_file = Some(p);
+        }
         if let Some(v) = var("TRUSTWATCH_REGISTRY_CACHE_SECONDS") {
             self.registry_cache_seconds = number("TRUSTWATCH_REGISTRY_CACHE_SECONDS", v)?;
         }
@@ -367,6 +388,9 @@ impl Settings {
                 std::fs::read_to_string(file)
                     .with_context(|| format!("reading registry_ca_file {}", file.display()))?,
             );
+        }
+        if let Some(file) = &self.registry_auth_file {
+            config = read_auth_file(config, file, "registry_auth_file")?;
         }
         Ok(config)
     }
@@ -515,6 +539,43 @@ mod tests {
         )
         .unwrap();
         assert_eq!(file.admission_failure_policy, FailurePolicy::Ignore);
+    }
+
+    #[test]
+    fn registry_credentials_come_from_a_docker_config_file() {
+        let dir = std::env::temp_dir().join(format!("trustwatch-auth-file-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("config.json");
+        std::fs::write(
+            &good,
+            r#"{"auths": {"registry.example.com": {"username": "ci", "password": "hunter2-secret"}}}"#,
+        )
+        .unwrap();
+        let s = with_env(&[("TRUSTWATCH_REGISTRY_AUTH_FILE", good.to_str().unwrap())]).unwrap();
+        assert_eq!(s.registry_auth_file.as_deref(), Some(good.as_path()));
+        let config = s.registry_config().unwrap();
+        assert_eq!(config.credentials["registry.example.com"].username(), "ci");
+
+        let bad = dir.join("helpers.json");
+        std::fs::write(
+            &bad,
+            r#"{"auths": {"ghcr.io": {"auth": "hunter2-secret"}}}"#,
+        )
+        .unwrap();
+        let s = with_env(&[("TRUSTWATCH_REGISTRY_AUTH_FILE", bad.to_str().unwrap())]).unwrap();
+        let e = format!("{:#}", s.registry_config().unwrap_err());
+        assert!(
+            e.contains("registry_auth_file") && e.contains("helpers.json"),
+            "{e}"
+        );
+        assert!(e.contains("auths.\"ghcr.io\""), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
+
+        let missing = dir.join("absent.json");
+        let s = with_env(&[("TRUSTWATCH_REGISTRY_AUTH_FILE", missing.to_str().unwrap())]).unwrap();
+        let e = format!("{:#}", s.registry_config().unwrap_err());
+        assert!(e.contains("reading registry_auth_file"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

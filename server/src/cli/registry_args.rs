@@ -16,6 +16,10 @@ pub struct RegistryArgs {
     /// TRUSTWATCH_REGISTRY_PASSWORD. Without it, the registry is accessed anonymously.
     #[arg(long, value_name = "USER")]
     registry_username: Option<String>,
+    /// Log in with the credentials of a Docker config file (`~/.docker/config.json`, an image
+    /// pull secret's `.dockerconfigjson`), as skopeo's `--authfile` does.
+    #[arg(long, value_name = "FILE", conflicts_with = "registry_username")]
+    registry_auth_file: Option<std::path::PathBuf>,
 }
 
 impl RegistryArgs {
@@ -30,6 +34,9 @@ impl RegistryArgs {
         };
         for host in &self.allow_http {
             config = config.allowing_http(host.trim());
+        }
+        if let Some(file) = &self.registry_auth_file {
+            config = crate::settings::read_auth_file(config, file, "--registry-auth-file")?;
         }
         if let Some(username) = &self.registry_username {
             let password = std::env::var("TRUSTWATCH_REGISTRY_PASSWORD").map_err(|_| {

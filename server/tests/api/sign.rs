@@ -319,6 +319,40 @@ async fn verify_against_a_server_allows_refuses_and_follows_a_revocation(pool: P
     );
     assert!(out.stdout.is_empty(), "{}", says(&out));
 
+    // Registry credentials from a Docker config file: used where the registry asks for them
+    // (this one does not, so the answer is unchanged); a file that cannot be used stops the
+    // command before anything is decided, naming the entry and never its secret.
+    std::fs::write(
+        w("auth.json"),
+        format!(r#"{{"auths": {{"{reg}": {{"username": "ci", "password": "pull-secret-1"}}}}}}"#),
+    )
+    .unwrap();
+    let out = verify(
+        signed_image.clone(),
+        vec!["--registry-auth-file".into(), w("auth.json")],
+        read.clone(),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", says(&out));
+    std::fs::write(
+        w("helper-auth.json"),
+        format!(r#"{{"auths": {{"{reg}": {{"auth": "pull-secret-2"}}}}}}"#),
+    )
+    .unwrap();
+    let out = verify(
+        signed_image.clone(),
+        vec!["--registry-auth-file".into(), w("helper-auth.json")],
+        read.clone(),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", says(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--registry-auth-file") && stderr.contains("is not base64"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("pull-secret-2"), "{stderr}");
+
     // No token: the server refuses the bundle, and the error says what is missing.
     let out = verify(signed_image.clone(), vec![], None).await;
     assert_eq!(out.status.code(), Some(2), "{}", says(&out));
