@@ -556,7 +556,7 @@ mod tests {
         let config = s.registry_config().unwrap();
         assert_eq!(config.credentials["registry.example.com"].username(), "ci");
 
-        let bad = dir.join("helpers.json");
+        let bad = dir.join("not-base64.json");
         std::fs::write(
             &bad,
             r#"{"auths": {"ghcr.io": {"auth": "hunter2-secret"}}}"#,
@@ -565,7 +565,7 @@ mod tests {
         let s = with_env(&[("TRUSTWATCH_REGISTRY_AUTH_FILE", bad.to_str().unwrap())]).unwrap();
         let e = format!("{:#}", s.registry_config().unwrap_err());
         assert!(
-            e.contains("registry_auth_file") && e.contains("helpers.json"),
+            e.contains("registry_auth_file") && e.contains("not-base64.json"),
             "{e}"
         );
         assert!(e.contains("auths.\"ghcr.io\""), "{e}");
